@@ -139,7 +139,18 @@ static int parse_line(const char *p, const char *end, const char *filename, unsi
                 while (p < end && is_name_char(*p))
                         p++;
         name_len = (size_t)(p - name_start);
-        if (name_len == 0 || p == end || *p != '=') {
+        if (name_len > 0 && name_len < sizeof(name) && (p == end || *p != '=')) {
+                const char *q = p;
+                while (q < end && is_blank(*q))
+                        q++;
+                snprintf(err->text, sizeof(err->text), "%s:%u: %.*s: %s", filename, lineno,
+                         (int)name_len, name_start,
+                         q < end && *q == '=' ? "no spaces are allowed around '='"
+                                              : "not an assignment: only KEY=value lines, "
+                                                "comments and blank lines are understood");
+                return -EINVAL;
+        }
+        if (name_len == 0) {
                 snprintf(err->text, sizeof(err->text),
                          "%s:%u: not an assignment: only KEY=value lines, comments and blank lines "
                          "are understood",

@@ -140,6 +140,21 @@ static int parse_argv(int argc, char **argv, struct options *o)
         return 0;
 }
 
+/* Runs before main and before most of the process is set up: the sooner a
+ * SIGUSR1 (retune) or SIGHUP is blocked, the shorter the window in which it
+ * would still kill us. Blocked signals wait for the event loop's handlers. */
+__attribute__((constructor)) static void block_signals_early(void)
+{
+        sigset_t ss;
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGUSR1);
+        sigaddset(&ss, SIGHUP);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        (void)sigprocmask(SIG_BLOCK, &ss, NULL);
+}
+
 static void warn_config(void *userdata, const char *file, unsigned line, const char *msg)
 {
         (void)userdata;
@@ -186,17 +201,7 @@ int main(int argc, char **argv)
         struct config_error err;
         struct ksm_config config;
         struct options o;
-        sigset_t ss;
         int r, ready_fd = -1;
-
-        /* Before anything else: a SIGUSR1 (retune) or SIGHUP arriving while
-         * we start must wait for the event loop, not kill us. */
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGUSR1);
-        sigaddset(&ss, SIGHUP);
-        sigaddset(&ss, SIGTERM);
-        sigaddset(&ss, SIGINT);
-        (void)sigprocmask(SIG_BLOCK, &ss, NULL);
 
         log_setup();
         if (parse_argv(argc, argv, &o) < 0)

@@ -260,7 +260,7 @@ static int apply_decision(struct manager *m, const struct policy_decision *d,
         return first_error;
 }
 
-static void log_decision(const struct manager *m, const struct policy_sample *s,
+static void log_decision(const struct policy_sample *s,
                          const struct policy_decision *d, size_t n_vms)
 {
         log_debug("committed %lld kB in %zu VMs, free %lld kB", (long long)s->committed_kib,
@@ -270,7 +270,6 @@ static void log_decision(const struct manager *m, const struct policy_sample *s,
                           "threshold %lld kB: stop KSM",
                           (long long)d->committed_plus_thres_kib, (long long)s->mem_total_kib,
                           (long long)d->free_kib, (long long)d->thres_kib);
-                log_debug("decision: stop: run=0%s", m->opts.dry_run ? " (dry run)" : "");
                 return;
         }
         log_debug("committed + threshold = %lld kB, total %lld kB, free %lld kB, threshold %lld "
@@ -279,9 +278,24 @@ static void log_decision(const struct manager *m, const struct policy_sample *s,
                   (long long)d->free_kib, (long long)d->thres_kib);
         log_debug("free %lld kB %s threshold %lld kB: %s", (long long)d->free_kib,
                   d->boost ? "<" : ">=", (long long)d->thres_kib, d->boost ? "boost" : "decay");
-        log_debug("decision: start: pages_to_scan=%lld sleep_millisecs=%lld run=1%s",
-                  (long long)d->pages_to_scan, (long long)d->sleep_ms,
-                  m->opts.dry_run ? " (dry run)" : "");
+}
+
+/* The last line of every cycle, logged once the knobs are written, so a
+ * reader of the log (or a test) sees the decision only when it took effect. */
+static void log_outcome(const struct manager *m, const struct cycle_report *rep)
+{
+        const struct policy_decision *d = &rep->decision;
+        const char *suffix = m->opts.dry_run ? " (dry run, nothing written)"
+                             : rep->write_error < 0 ? " (some writes failed)"
+                                                    : "";
+
+        if (d->action == POLICY_STOP)
+                log_debug("decision: stop: run=0%s", suffix);
+        else
+                log_debug("decision: start: pages_to_scan=%lld%s sleep_millisecs=%lld run=1%s",
+                          (long long)d->pages_to_scan,
+                          rep->advisor_owns_pages_to_scan ? " (left to the KSM advisor)" : "",
+                          (long long)d->sleep_ms, suffix);
 }
 
 static void notify_status(const struct manager *m)
@@ -347,12 +361,13 @@ int manager_adjust(struct manager *m)
         rep.n_vms = vs.n_vms;
         legacy_policy_decide(&m->params, &rep.sample, &m->state, &d);
         rep.decision = d;
-        log_decision(m, &rep.sample, &d, vs.n_vms);
+        log_decision(&rep.sample, &d, vs.n_vms);
 
         r = 0;
         if (!m->opts.dry_run)
                 r = apply_decision(m, &d, &rep);
         rep.write_error = r;
+        log_outcome(m, &rep);
         /* npages moves on even when a write failed: stock computed it before
          * writing and never looked back, and the next cycle retries anyway. */
         m->state = d.next;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "settings.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <libconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +160,88 @@ static int walk_group(struct settings_ctx *x, const config_setting_t *group, con
         return 0;
 }
 
+static bool is_name_char(char ch)
+{
+        return isalnum((unsigned char)ch) || ch == '_' || ch == '-' || ch == '*' || ch == '.';
+}
+
+/* A digit starts a number unless it continues a name ("vm-2") or a number. */
+static bool starts_number(const char *text, const char *p)
+{
+        if (p == text)
+                return true;
+        if (p[-1] == '-')
+                return p - 1 == text || !is_name_char(p[-2]);
+        return !is_name_char(p[-1]);
+}
+
+/* libconfig 1.5 stores an integer literal without the L suffix in 32 bits
+ * and silently wraps larger ones (4294967296 becomes 0). Find such literals
+ * before libconfig sees them and say how to write them. Strings and comments
+ * are skipped so that regexes such as "x{1,11111111111}" are left alone. */
+static int check_wide_literals(const char *text, const char *filename, struct config_error *err)
+{
+        unsigned line = 1;
+
+        for (const char *p = text; *p; p++) {
+                if (*p == '\n') {
+                        line++;
+                } else if (*p == '"') {
+                        for (p++; *p && *p != '"'; p++) {
+                                if (*p == '\\' && p[1])
+                                        p++;
+                                else if (*p == '\n')
+                                        line++;
+                        }
+                        if (!*p)
+                                break;
+                } else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+                        while (p[1] && p[1] != '\n')
+                                p++;
+                } else if (p[0] == '/' && p[1] == '*') {
+                        for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++)
+                                if (*p == '\n')
+                                        line++;
+                        if (!*p)
+                                break;
+                        p++;
+                } else if (*p >= '0' && *p <= '9' && starts_number(text, p)) {
+                        const char *start = p;
+                        bool negative = p > text && p[-1] == '-';
+                        uint64_t v = 0;
+                        bool wide = false;
+
+                        /* Hexadecimal literals and floats are not our concern. */
+                        if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+                                while (isxdigit((unsigned char)p[1]) || p[1] == 'x' || p[1] == 'X')
+                                        p++;
+                                continue;
+                        }
+                        while (p[1] >= '0' && p[1] <= '9')
+                                p++;
+                        if (p[1] == '.' || p[1] == 'e' || p[1] == 'E' || p[1] == 'L')
+                                continue;
+                        for (const char *d = start; d <= p; d++) {
+                                if (v > (UINT64_MAX - 9) / 10) {
+                                        wide = true;
+                                        break;
+                                }
+                                v = v * 10 + (uint64_t)(*d - '0');
+                        }
+                        if (wide || v > (negative ? (uint64_t)INT32_MAX + 1 : (uint64_t)INT32_MAX)) {
+                                int len = (int)(p - start + 1);
+                                snprintf(err->text, sizeof(err->text),
+                                         "%s:%u: integer %s%.*s does not fit in 32 bits and "
+                                         "libconfig would silently truncate it; write %s%.*sL",
+                                         filename, line, negative ? "-" : "", len, start,
+                                         negative ? "-" : "", len, start);
+                                return -ERANGE;
+                        }
+                }
+        }
+        return 0;
+}
+
 int settings_parse(const char *text, const char *filename, struct ksm_config *c,
                    struct config_error *err, config_warn_fn warn, void *userdata)
 {
@@ -165,6 +250,9 @@ int settings_parse(const char *text, const char *filename, struct ksm_config *c,
         config_t lc;
         int r;
 
+        r = check_wide_literals(text, filename, err);
+        if (r < 0)
+                return r;
         config_init(&lc);
         if (config_read_string(&lc, text) != CONFIG_TRUE) {
                 snprintf(err->text, sizeof(err->text), "%s:%d: %s", filename,

@@ -117,7 +117,8 @@ int path_join(char *buf, size_t size, const char *dir, const char *name)
 
         while (dl > 1 && dir[dl - 1] == '/')
                 dl--;
-        n = snprintf(buf, size, "%.*s/%s", (int)dl, dir, name);
+        /* Only "/" keeps a trailing slash; do not double it. */
+        n = snprintf(buf, size, "%.*s%s%s", (int)dl, dir, dir[dl - 1] == '/' ? "" : "/", name);
         if (n < 0 || (size_t)n >= size)
                 return -ENAMETOOLONG;
         return 0;
