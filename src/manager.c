@@ -187,16 +187,19 @@ static void note_write(struct manager *m, int knob, int r)
         memo->last_error = r;
 }
 
-static int write_knob(struct manager *m, int knob, int64_t value)
+static int write_knob_quietly(struct manager *m, int knob, int64_t value)
 {
-        int r;
-
         /* The kernel stores these as unsigned ints; a value outside that
          * range is the config's doing and the kernel would reject it too. */
         if (value < 0 || value > (int64_t)UINT32_MAX)
-                r = -EINVAL;
-        else
-                r = ksm_sysfs_write_u64(&m->sysfs, knob_files[knob], (uint64_t)value);
+                return -EINVAL;
+        return ksm_sysfs_write_u64(&m->sysfs, knob_files[knob], (uint64_t)value);
+}
+
+static int write_knob(struct manager *m, int knob, int64_t value)
+{
+        int r = write_knob_quietly(m, knob, value);
+
         note_write(m, knob, r);
         return r;
 }
@@ -239,15 +242,17 @@ static int apply_decision(struct manager *m, const struct policy_decision *d,
         if (m->advisor_owns_pages_to_scan && !advisor_owns_pages_to_scan(m))
                 set_advisor_owned(m, false);
         if (!m->advisor_owns_pages_to_scan) {
-                r = write_knob(m, KNOB_PAGES_TO_SCAN, d->pages_to_scan);
+                r = write_knob_quietly(m, KNOB_PAGES_TO_SCAN, d->pages_to_scan);
                 if (r == -EINVAL && advisor_owns_pages_to_scan(m)) {
-                        /* Not an error worth repeating: forget it and say why once. */
-                        m->memo[KNOB_PAGES_TO_SCAN].last_error = 0;
+                        /* Not an error: the advisor took over. Say so once. */
                         set_advisor_owned(m, true);
-                } else if (r < 0)
-                        first_error = r;
-                else
-                        rep->wrote_pages_to_scan = true;
+                } else {
+                        note_write(m, KNOB_PAGES_TO_SCAN, r);
+                        if (r < 0)
+                                first_error = r;
+                        else
+                                rep->wrote_pages_to_scan = true;
+                }
         }
         rep->advisor_owns_pages_to_scan = m->advisor_owns_pages_to_scan;
 
