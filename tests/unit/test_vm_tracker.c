@@ -53,6 +53,7 @@ static void on_fork(int sig)
         /* A VM process forking (qemu does for helpers): the child inherits
          * comm and cmdline, so it counts as a VM process too, as with pgrep. */
         if (fork() == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
                 say_ready();
                 for (;;)
                         pause();
@@ -71,6 +72,9 @@ static void touch_memory(void)
 static void stand_in_main(const char *comm)
 {
         struct sigaction sa = {0};
+
+        /* Never outlive the test, even when an assertion ends it early. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
         sa.sa_handler = on_rename;
         sigaction(SIGUSR1, &sa, NULL);
@@ -113,7 +117,7 @@ static pid_t spawn_named(const char *comm)
         return pid;
 }
 
-/* A child that execs this binary as "qemu-system-x86_64 -enable-kvm": a
+/* A child that execs this binary as "ktvm-system-x86_64 -enable-kvm": a
  * command-line match found through the exec event. */
 static pid_t spawn_exec_vm(void)
 {
@@ -125,7 +129,7 @@ static pid_t spawn_exec_vm(void)
                 snprintf(fd_arg, sizeof(fd_arg), "%d", ready_pipe[1]);
                 /* keep the pipe open across exec */
                 fcntl(ready_pipe[1], F_SETFD, 0);
-                execl("/proc/self/exe", "qemu-system-x86_64", "-enable-kvm", fd_arg, (char *)NULL);
+                execl("/proc/self/exe", "ktvm-system-x86_64", "-enable-kvm", fd_arg, (char *)NULL);
                 _exit(127);
         }
         wait_ready();
@@ -183,7 +187,7 @@ static void test_events_track_like_a_full_scan(void **state)
         assert_int_equal(vm_tracker_new(&match, METRIC_RSS, VM_TRACKING_SCAN, 1, &p.scan), 0);
         assert_same_as_full_scan(&p, 0);
 
-        a = spawn_named("qemu-kvm"); /* comm event */
+        a = spawn_named("ktvm-kvm"); /* comm event */
         assert_same_as_full_scan(&p, 1);
 
         other = spawn_named("not-a-vm");
@@ -201,7 +205,7 @@ static void test_events_track_like_a_full_scan(void **state)
         wait_ready();
         assert_same_as_full_scan(&p, 2);
 
-        c = spawn_named("qemu:guest1"); /* libvirt's process=qemu:NAME */
+        c = spawn_named("ktvm:guest1"); /* like libvirt's process=qemu:NAME */
         assert_same_as_full_scan(&p, 3);
 
         reap(b); /* exit event */
@@ -246,7 +250,7 @@ static void test_vanished_process_is_skipped(void **state)
 
         (void)state;
         assert_int_equal(vm_tracker_new(&match, METRIC_RSS, VM_TRACKING_SCAN, 1, &t), 0);
-        a = spawn_named("qemu-kvm");
+        a = spawn_named("ktvm-kvm");
         assert_int_equal(vm_tracker_sample(t, 1000, &s), 0);
         assert_int_equal(s.n_vms, 1);
         reap(a);
@@ -262,6 +266,11 @@ int main(int argc, char **argv)
                 cmocka_unit_test(test_events_track_like_a_full_scan),
                 cmocka_unit_test(test_vanished_process_is_skipped),
         };
+        /* Rules of the built-in kinds (comm regex, command-line regex) but
+         * with names no real or test VM uses, so that VM-like processes
+         * elsewhere on the host never change the counts. */
+        static const char *const comm_rules[] = {"^ktvm(-kvm|:.{1,11})$"};
+        static const char *const cmdline_rules[] = {"^ktvm-system.*-enable-kvm"};
         struct ksm_config c;
         int fd, r;
 
@@ -281,7 +290,12 @@ int main(int argc, char **argv)
         }
         proc_events_close(fd);
 
-        assert_int_equal(config_init_defaults(&c), 0);
+        if (config_init_defaults(&c) < 0 ||
+            config_set_patterns(&c, CONFIG_VM_MATCH_COMM, comm_rules, 1,
+                                (struct config_origin){ORIGIN_DEFAULT, 0}, NULL, 0) < 0 ||
+            config_set_patterns(&c, CONFIG_VM_MATCH_CMDLINE, cmdline_rules, 1,
+                                (struct config_origin){ORIGIN_DEFAULT, 0}, NULL, 0) < 0)
+                return 1;
         r = vm_match_compile(&match, &c.vm_comm_patterns, &c.vm_cmdline_patterns);
         config_free(&c);
         if (r < 0)
