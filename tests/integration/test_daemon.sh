@@ -359,4 +359,22 @@ check "debug lines carry <7>" grep -q '^<7>decision: start' "$T/stderr"
 check "plain otherwise" grep -q '^decision: start' "$T/stderr"
 t_end
 
+t_begin "sd_notify: READY, STATUS, RELOADING, STOPPING and the watchdog"
+new_tree notify
+write_meminfo "$T/proc/meminfo" 8388608 100000 0 0
+python3 "$(dirname "$0")/../helpers/notify_listen.py" "$T/notify.sock" "$T/notify" &
+PIDS+=($!)
+wait_for 10 grep -qs LISTENING "$T/notify"
+NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=200000 start_daemon
+check "READY=1 once started" wait_for 10 grep -q "^READY=1" "$T/notify"
+cycle
+check "STATUS= tells the last decision" wait_for 10 grep -q "^STATUS=KSM running: pages_to_scan=300 sleep_millisecs=20" "$T/notify"
+kill -HUP "$DAEMON"
+check "RELOADING=1 around a reload" wait_for 10 grep -q "^RELOADING=1|MONOTONIC_USEC=" "$T/notify"
+check "READY=1 after the reload" wait_for 10 bash -c "[ \$(grep -c '^READY=1' '$T/notify') -ge 2 ]"
+check "WATCHDOG=1 pings" wait_for 10 grep -q "^WATCHDOG=1" "$T/notify"
+stop_daemon
+check "STOPPING=1 on exit" wait_for 10 grep -q "^STOPPING=1" "$T/notify"
+t_end
+
 t_summary
