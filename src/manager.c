@@ -13,6 +13,7 @@
 #include "util.h"
 
 #define USEC_PER_SEC 1000000ULL
+#define EVENTS_READ_INTERVAL_USEC (USEC_PER_SEC / 2)
 
 enum { KNOB_PAGES_TO_SCAN, KNOB_SLEEP_MILLISECS, KNOB_RUN };
 
@@ -411,6 +412,13 @@ static int watch_events(struct manager *m)
         if (r < 0)
                 return r;
         (void)sd_event_source_set_description(m->events_io, "proc-events");
+        /* The VM set only matters at cycle time, where it is drained anyway.
+         * Between cycles we read just often enough that the socket cannot
+         * overflow (it holds seconds of events), instead of waking for every
+         * process started on the host. */
+        r = sd_event_source_set_ratelimit(m->events_io, EVENTS_READ_INTERVAL_USEC, 1);
+        if (r < 0)
+                return r;
         return 0;
 }
 

@@ -5,12 +5,16 @@
 #include <stddef.h>
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
+#include <arpa/inet.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "util.h"
 
 #define ACK_TIMEOUT_MS 1000
 /* Bursts of forks (a parallel build on the host) can queue thousands of
@@ -44,14 +48,18 @@ static int send_mcast_op(int fd, enum proc_cn_mcast_op op)
 static int decode_message(const void *data, size_t len, struct process_event *ev, int *ack_err)
 {
         const struct cn_msg *cn = data;
-        const struct proc_event *k;
+        struct proc_event aligned;
+        const struct proc_event *k = &aligned;
         size_t head = offsetof(struct proc_event, event_data);
 
         if (len < sizeof(*cn) || cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC)
                 return 0;
         if (cn->len < head || len - sizeof(*cn) < cn->len)
                 return 0;
-        k = (const void *)cn->data;
+        /* The event follows the 20-byte cn_msg header, so its 64-bit
+         * timestamp is misaligned in the datagram: copy it out first. */
+        memset(&aligned, 0, sizeof(aligned));
+        memcpy(&aligned, cn->data, cn->len < sizeof(aligned) ? cn->len : sizeof(aligned));
 
         switch (k->what) {
         case PROC_EVENT_NONE:
@@ -111,6 +119,50 @@ static int dispatch(const char *buf, size_t len, process_event_fn fn, void *user
         return 0;
 }
 
+/* Offsets into one datagram: nlmsghdr, cn_msg, then struct proc_event. */
+#define EV_OFF     (NLMSG_HDRLEN + sizeof(struct cn_msg))
+#define EV_WHAT    (EV_OFF + offsetof(struct proc_event, what))
+
+/* Lets through only what the tracker uses: process forks (not threads),
+ * execs, and renames and exits of thread-group leaders, plus the
+ * subscription's acknowledgement. On a host that starts many threads this
+ * keeps most events from ever waking us. Classic BPF loads on netlink read
+ * big-endian, so constants are compared in network order; comparing two
+ * loaded fields needs no conversion. */
+static int attach_filter(int fd)
+{
+        const uint32_t pid_off = offsetof(struct proc_event, event_data.exec.process_pid);
+        const uint32_t tgid_off = offsetof(struct proc_event, event_data.exec.process_tgid);
+        const uint32_t child_pid_off = offsetof(struct proc_event, event_data.fork.child_pid);
+        const uint32_t child_tgid_off = offsetof(struct proc_event, event_data.fork.child_tgid);
+        struct sock_filter code[] = {
+                /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, EV_WHAT),
+                /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_FORK), 5, 0),  /* -> 7 */
+                /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_EXEC), 13, 0), /* -> 16 */
+                /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_COMM), 7, 0),  /* -> 11 */
+                /* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_EXIT), 6, 0),  /* -> 11 */
+                /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_NONE), 10, 0), /* -> 16 */
+                /* 6 */ BPF_STMT(BPF_RET | BPF_K, 0),
+                /* fork: keep when child_pid == child_tgid (a process, not a thread) */
+                /* 7 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, EV_OFF + child_pid_off),
+                /* 8 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
+                /* 9 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, EV_OFF + child_tgid_off),
+                /* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 5, 4), /* -> 16 : 15 */
+                /* comm, exit: keep when process_pid == process_tgid (the leader) */
+                /* 11 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, EV_OFF + pid_off),
+                /* 12 */ BPF_STMT(BPF_MISC | BPF_TAX, 0),
+                /* 13 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, EV_OFF + tgid_off),
+                /* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 1, 0), /* -> 16 : 15 */
+                /* 15 */ BPF_STMT(BPF_RET | BPF_K, 0),
+                /* 16 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+        };
+        struct sock_fprog prog = {.len = ELEMENTSOF(code), .filter = code};
+
+        if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+                return -errno;
+        return 0;
+}
+
 int proc_events_open(void)
 {
         struct sockaddr_nl addr = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC};
@@ -128,6 +180,9 @@ int proc_events_open(void)
         /* SO_RCVBUFFORCE needs CAP_NET_ADMIN, which we need anyway; fall back quietly. */
         if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
                 (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+
+        /* Without the filter we only do more work, never wrong work. */
+        (void)attach_filter(fd);
 
         r = send_mcast_op(fd, PROC_CN_MCAST_LISTEN);
         if (r < 0)

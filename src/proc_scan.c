@@ -3,7 +3,11 @@
 
 #include <errno.h>
 #include <libproc2/pids.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "util.h"
 
 /* PIDS_VAL() changed arity in procps 4.0.5; index the result array ourselves. */
 #define ITEM(stack, i) ((stack)->head[(i)].result)
@@ -94,6 +98,76 @@ int proc_scan_all(struct proc_scan *s, proc_identity_fn fn, void *userdata)
                 emit_identity(s, st, fn, userdata);
         r = errno == ENOMEM ? -ENOMEM : 0;
         procps_pids_unref(&walk);
+        return r;
+}
+
+/* True for the bytes libproc2 passes through unchanged when it renders comm
+ * and cmdline (anything else it may escape). */
+static bool plain_text(const char *p, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] > 0x7e)
+                        return false;
+        return n > 0;
+}
+
+static int read_small(pid_t pid, const char *name, char *buf, size_t size, size_t *ret_len)
+{
+        char path[64];
+
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+        return read_file_bounded(path, buf, size, ret_len);
+}
+
+int proc_scan_one_direct(struct proc_scan *s, pid_t pid, proc_identity_fn fn, void *userdata)
+{
+        char comm[64], cmdline[4096];
+        size_t comm_len, cmd_len = 0;
+        int r;
+
+        r = read_small(pid, "comm", comm, sizeof(comm), &comm_len);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        if (comm_len > 0 && comm[comm_len - 1] == '\n')
+                comm[--comm_len] = '\0';
+        if (!plain_text(comm, comm_len))
+                return -EAGAIN;
+
+        if (s->n_identity_items > 2) {
+                r = read_small(pid, "cmdline", cmdline, sizeof(cmdline), &cmd_len);
+                if (r == -EFBIG)
+                        return -EAGAIN;
+                if (r < 0)
+                        return r == -ENOENT ? -ESRCH : r;
+                /* Arguments are NUL-terminated; joined by spaces as pgrep -f
+                 * and libproc2 join them. An empty command line (a zombie)
+                 * is rendered specially by libproc2: leave it to it. */
+                if (cmd_len == 0 || cmdline[cmd_len - 1] != '\0')
+                        return -EAGAIN;
+                cmd_len--;
+                for (size_t i = 0; i < cmd_len; i++)
+                        if (cmdline[i] == '\0')
+                                cmdline[i] = ' ';
+                if (!plain_text(cmdline, cmd_len))
+                        return -EAGAIN;
+        }
+
+        fn(userdata, &(struct proc_identity){
+                             .pid = pid,
+                             .comm = comm,
+                             .cmdline = s->n_identity_items > 2 ? cmdline : NULL,
+                     });
+        return 0;
+}
+
+int proc_scan_identify(struct proc_scan *s, pid_t pid, proc_identity_fn fn, void *userdata)
+{
+        /* Two small reads instead of libproc2's five or so files per process:
+         * this runs for every exec on the host. */
+        int r = proc_scan_one_direct(s, pid, fn, userdata);
+
+        if (r == -EAGAIN)
+                r = proc_scan_one(s, pid, fn, userdata);
         return r;
 }
 

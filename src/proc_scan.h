@@ -28,8 +28,14 @@ void proc_scan_free(struct proc_scan *s);
 /* Every process on the host (not threads). Processes that vanish while we
  * walk are skipped by libproc2. */
 int proc_scan_all(struct proc_scan *s, proc_identity_fn fn, void *userdata);
-/* One process; -ESRCH when it is gone. */
+/* One process through libproc2; -ESRCH when it is gone. */
 int proc_scan_one(struct proc_scan *s, pid_t pid, proc_identity_fn fn, void *userdata);
+/* One process from /proc/<pid>/comm and cmdline read directly; -EAGAIN when
+ * the text holds anything libproc2 might render differently (non-ASCII,
+ * control characters, an empty or very long command line). */
+int proc_scan_one_direct(struct proc_scan *s, pid_t pid, proc_identity_fn fn, void *userdata);
+/* The direct read, falling back to libproc2: the same answer either way. */
+int proc_scan_identify(struct proc_scan *s, pid_t pid, proc_identity_fn fn, void *userdata);
 /* The committed metric (kB) of each listed process still alive; vanished
  * ones are simply not reported. */
 int proc_scan_metric(struct proc_scan *s, const pid_t *pids, size_t n, proc_metric_fn fn,

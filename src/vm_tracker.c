@@ -179,7 +179,8 @@ static int full_scan(struct vm_tracker *t, uint64_t now)
                 r = t->scan_error;
         if (r < 0)
                 return r;
-        qsort(t->scan_pids, t->n_scan_pids, sizeof(pid_t), cmp_pid);
+        if (t->n_scan_pids > 1)
+                qsort(t->scan_pids, t->n_scan_pids, sizeof(pid_t), cmp_pid);
 
         swap_v = t->pids;
         swap_cap = t->cap_pids;
@@ -214,7 +215,7 @@ static void recheck(struct vm_tracker *t, pid_t tgid)
         int r;
 
         t->stats.identity_reads++;
-        r = proc_scan_one(t->scan, tgid, on_identity, &res);
+        r = proc_scan_identify(t->scan, tgid, on_identity, &res);
         if (r == -ESRCH || (r >= 0 && !res.matches)) {
                 untrack(t, tgid);
                 return;
@@ -303,8 +304,10 @@ int vm_tracker_sample(struct vm_tracker *t, uint64_t now_usec, struct vm_sample 
         /* Processes that exited since the last event read are gone from the
          * metric read; drop them so the set stays what a scan would find. */
         if (t->n_alive != t->n_pids && !t->need_full_scan) {
-                qsort(t->alive, t->n_alive, sizeof(pid_t), cmp_pid);
-                memcpy(t->pids, t->alive, t->n_alive * sizeof(pid_t));
+                if (t->n_alive > 1)
+                        qsort(t->alive, t->n_alive, sizeof(pid_t), cmp_pid);
+                if (t->n_alive > 0)
+                        memcpy(t->pids, t->alive, t->n_alive * sizeof(pid_t));
                 t->n_pids = t->n_alive;
         }
 

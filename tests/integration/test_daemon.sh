@@ -54,6 +54,13 @@ start_daemon() {
         wait_for 10 signals_blocked "$DAEMON"
 }
 
+# start_daemon_ready: start_daemon, then wait until it has read its inputs
+# and runs its event loop.
+start_daemon_ready() {
+        start_daemon "$@"
+        wait_for 10 grep -q "running: policy" "$T/stderr"
+}
+
 # True once PID has SIGUSR1 blocked (bit 10 of SigBlk), i.e. our code runs.
 signals_blocked() {
         local mask
@@ -262,7 +269,7 @@ t_end
 t_begin "garbage meminfo skips the cycle with one error, then recovers"
 new_tree meminfo
 write_meminfo "$T/proc/meminfo" 8388608 100000 0 0
-start_daemon
+start_daemon_ready
 echo "MemTotal: lots" > "$T/proc/meminfo"
 kill -USR1 "$DAEMON"; kill -USR1 "$DAEMON"; sleep 0.5
 check_eq "one error for two cycles" 1 "$(count_lines "$T/stderr" "Failed to read meminfo")"
