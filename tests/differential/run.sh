@@ -84,10 +84,12 @@ count_lines() { # PATTERN FILE: number of matching lines, 0 if no file yet
 }
 
 declare -A vm_pid=()
-stock_pid= ours_pid= cycles=0 errors=0
+stock_pid='' ours_pid='' cycles=0 errors=0
 
 scenario_cleanup() {
-        local name kids
+        local name i
+        local -a kids
+        trap '' INT TERM # a second signal must not cut the cleanup short
         for name in "${!vm_pid[@]}"; do
                 kill -TERM "${vm_pid[$name]}" 2>/dev/null || true
         done
@@ -95,11 +97,16 @@ scenario_cleanup() {
                 # Every SIGUSR1 leaves the oracle's interrupted `sleep 3600`
                 # behind as its child: freeze it, end those, then end it.
                 kill -STOP "$stock_pid" 2>/dev/null || true
-                kids=$(pgrep -P "$stock_pid" || true)
-                [[ -z $kids ]] || kill -KILL $kids 2>/dev/null || true
+                mapfile -t kids < <(pgrep -P "$stock_pid" || true)
+                ((${#kids[@]} == 0)) || kill -KILL "${kids[@]}" 2>/dev/null || true
                 kill -KILL "$stock_pid" 2>/dev/null || true
         fi
         if [[ -n $ours_pid ]] && alive "$ours_pid"; then
+                kill -TERM "$ours_pid" 2>/dev/null || true
+                for ((i = 0; i < 100; i++)); do
+                        alive "$ours_pid" || break
+                        sleep 0.02
+                done
                 kill -KILL "$ours_pid" 2>/dev/null || true
         fi
         wait 2>/dev/null || true
@@ -212,9 +219,9 @@ stock_ready() {
 }
 
 # The oracle's last debug line of a cycle: "... KSMCTL start N S" or "... stop ksm".
-stock_done() {
+stock_done() { # CYCLES
         alive "$stock_pid" || fail "the oracle died: $(cat "$SDIR/stock.out")"
-        (($(count_lines 'KSMCTL start|stop ksm' "$SDIR/stock.log") >= cycles))
+        (($(count_lines 'KSMCTL start|stop ksm' "$SDIR/stock.log") >= $1))
 }
 
 start_ours() {
@@ -238,29 +245,28 @@ start_ours() {
 ours_ready() {
         local cgt blk
         alive "$ours_pid" || fail "our daemon died at start-up: $(cat "$SDIR/ours.out")"
-        cgt=$(awk '/^SigCgt:/ {print $2}' "/proc/$ours_pid/status")
-        blk=$(awk '/^SigBlk:/ {print $2}' "/proc/$ours_pid/status")
+        cgt=$(awk '/^SigCgt:/ {print $2}' "/proc/$ours_pid/status" 2>/dev/null || true)
+        blk=$(awk '/^SigBlk:/ {print $2}' "/proc/$ours_pid/status" 2>/dev/null || true)
         (((16#${cgt:-0} | 16#${blk:-0}) & 0x200))
 }
 
-ours_done() {
+# Ours logs exactly one "decision: " line per cycle, at its end.
+ours_done() { # CYCLES
         alive "$ours_pid" || fail "our daemon died: $(cat "$SDIR/ours.out")"
-        (($(count_lines 'decision: ' "$SDIR/ours.log") >= cycles))
+        (($(count_lines 'decision: ' "$SDIR/ours.log") >= $1))
 }
 
-# run_cycle ENGINE PID DONE_PATTERN
+# run_cycle ENGINE PID DONE_PATTERN: one cycle, its trace line appended to ENGINE.trace
 run_cycle() {
-        local n
+        local n want=$((cycles + 1))
         reset_knobs "$SDIR/$1.sys"
         [[ $1 != stock ]] || wait_until "the oracle to be back in its wait" stock_ready
-        kill -USR1 "$2"
-        wait_until "cycle $((cycles + 1)) of $1" "$1_done_next"
+        kill -USR1 "$2" 2>/dev/null || fail "$1 is gone: $(tail -n 5 "$SDIR/$1.out")"
+        wait_until "cycle $want of $1" "$1_done" "$want"
         n=$(count_lines "$3" "$SDIR/$1.log")
-        ((n == cycles + 1)) || fail "$1 logged $n cycles after $((cycles + 1)) SIGUSR1"
+        ((n == want)) || fail "$1 logged $n cycles after $want SIGUSR1"
         trace_line "$SDIR/$1.sys" >>"$SDIR/$1.trace"
 }
-stock_done_next() { cycles=$((cycles + 1)) && stock_done && cycles=$((cycles - 1)) || { cycles=$((cycles - 1)); return 1; }; }
-ours_done_next() { cycles=$((cycles + 1)) && ours_done && cycles=$((cycles - 1)) || { cycles=$((cycles - 1)); return 1; }; }
 
 start_engines() {
         start_stock
@@ -271,8 +277,19 @@ start_engines() {
         fi
 }
 
+# Other VM-like processes on the host count for both engines too (maybe not at
+# the same moment): name them so that a failure they cause is understood.
+note_foreign_vms() {
+        local pid mine=" ${vm_pid[*]} "
+        for pid in $( (pgrep '^(qemu|kvm)' && pgrep -f '^(qemu|kvm)') | sort -u); do
+                [[ $mine == *" $pid "* ]] ||
+                        echo "line $lineno: note: foreign VM-like process $(ps -o pid=,args= -p "$pid")"
+        done
+}
+
 do_cycle() { # [EXPECTED...]
         local want got
+        note_foreign_vms
         [[ -n $stock_pid ]] || start_engines
         run_cycle stock "$stock_pid" 'KSMCTL start|stop ksm'
         [[ -z $OURS_BIN ]] || run_cycle ours "$ours_pid" 'decision: '
@@ -282,6 +299,7 @@ do_cycle() { # [EXPECTED...]
                 got=$(tail -n 1 "$SDIR/stock.trace")
                 if [[ $got != "$want" ]]; then
                         echo "line $lineno: the oracle wrote '$got', the scenario expects '$want'"
+                        echo "  its log: $(grep 'committed' "$SDIR/stock.log" | tail -n 1)"
                         errors=$((errors + 1))
                 fi
         fi
@@ -294,6 +312,7 @@ vm_start() { # NAME MIB [ARGV0]
         # comm comes from the file name that is exec'd, argv[0] from exec -a
         link="$SDIR/bin/${argv0##*/}"
         [[ -e $link ]] || ln -s "$FAKE_VM" "$link"
+        rm -f "$SDIR/vm-$name.ready"
         (
                 export FAKE_VM_READY="$SDIR/vm-$name.ready"
                 exec -a "$argv0" "$link" -name "$name" -m "$mib" -enable-kvm
@@ -338,7 +357,7 @@ run_scenario() { # FILE
         while IFS= read -r line || [[ -n $line ]]; do
                 lineno=$((lineno + 1))
                 case $line in
-                conf | 'conf '* | conf-noeol | settings | 'settings '*)
+                conf | 'conf '* | conf-noeol | settings | 'settings '*) # then on to the next match
                         [[ -z $stock_pid ]] || fail "line $lineno: config after the first cycle"
                         ;;&
                 conf) conf_lines+=("") ;;
@@ -381,6 +400,10 @@ run_scenario() { # FILE
         if [[ -n $OURS_BIN ]] && ! cmp -s "$SDIR/stock.trace" "$SDIR/ours.trace"; then
                 echo "trace mismatch (first line: before the first cycle):"
                 diff -u --label stock --label ours "$SDIR/stock.trace" "$SDIR/ours.trace" || true
+                if grep -Eq '=( |$)' "$SDIR/ours.trace"; then
+                        echo "(an empty value is a knob read mid-write: our daemon logged its"
+                        echo " 'decision: ' line before it had finished writing the knobs)"
+                fi
                 echo "our log (last 20 lines):"
                 tail -n 20 "$SDIR/ours.log" 2>/dev/null | sed 's/^/  /' || true
                 errors=$((errors + 1))
@@ -389,6 +412,8 @@ run_scenario() { # FILE
 }
 
 if [[ ${1-} == __scenario ]]; then
+        trap 'exit 143' TERM # so that the EXIT trap cleans up
+        trap 'exit 130' INT
         run_scenario "$2"
         exit
 fi
@@ -400,19 +425,22 @@ skip() {
         exit "$SKIP"
 }
 
+is_scenario() { [[ $1 == *.scn || -f $here/scenarios/$1.scn ]]; }
+
 OURS_BIN=${KSMTUNED_BIN-}
 if [[ ${1-} == --stock-only ]]; then
         OURS_BIN=
         shift
-elif [[ $# -gt 0 && $1 != *.scn && ! -d $here/scenarios/$1 && ! -f $here/scenarios/$1.scn ]]; then
+elif (($#)) && ! is_scenario "$1"; then
         OURS_BIN=$1
         shift
 elif [[ -z $OURS_BIN ]]; then
         echo "usage: $0 [KSMTUNED_BIN | --stock-only] [SCENARIO...]" >&2
         exit 2
 fi
+
 if [[ -n $OURS_BIN ]]; then
-        [[ -x $OURS_BIN ]] || { echo "error: $OURS_BIN is not an executable" >&2; exit 2; }
+        [[ -f $OURS_BIN && -x $OURS_BIN ]] || { echo "error: $OURS_BIN is not an executable" >&2; exit 2; }
         OURS_BIN=$(realpath "$OURS_BIN")
 fi
 
@@ -435,8 +463,20 @@ done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ksmtuned-diff.XXXXXX")
 [[ $WORK != *[[:space:]]* ]] || { rm -rf "$WORK"; skip "TMPDIR contains whitespace"; }
-trap 'rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
+child=
+main_cleanup() {
+        trap '' INT TERM
+        # The scenario runs in the background (so it ignores SIGINT): stop it
+        # with SIGTERM, its own trap ends its VMs and engines.
+        if [[ -n $child ]]; then
+                kill -TERM "$child" 2>/dev/null || true
+                wait "$child" 2>/dev/null || true
+        fi
+        rm -rf "$WORK"
+}
+trap main_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # The oracle: Debian's package, downloaded once into the cache.
 cache=${KSMTUNED_STOCK_CACHE:-${TMPDIR:-/tmp}/ksmtuned-stock-cache}
@@ -471,7 +511,10 @@ for scn in "${scenarios[@]}"; do
         SDIR=$WORK/$name
         mkdir -p "$SDIR"
         rc=0
-        SDIR=$SDIR bash "${BASH_SOURCE[0]}" __scenario "$scn" >"$WORK/$name.result" 2>&1 || rc=$?
+        SDIR=$SDIR bash "$here/${BASH_SOURCE[0]##*/}" __scenario "$scn" >"$WORK/$name.result" 2>&1 &
+        child=$!
+        wait "$child" || rc=$?
+        child=
         case $rc in
         0) echo "ok $name" && passed=$((passed + 1)) ;;
         "$SKIP") echo "skip $name" && skipped=$((skipped + 1)) ;;

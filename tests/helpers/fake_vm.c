@@ -18,7 +18,9 @@
  * It then waits for SIGTERM or SIGINT and exits 0. Exit status 2 means a
  * usage error, 1 a runtime failure.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
