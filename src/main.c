@@ -66,7 +66,7 @@ static void print_help(FILE *f)
                 "\n"
                 "Signals: SIGUSR1 adjusts now (systemctl reload), SIGHUP re-reads the "
                 "configuration,\n"
-                "SIGTERM exits and leaves KSM as it is.\n"
+                "SIGTERM and SIGINT exit and leave KSM as it is.\n"
                 "Exit status: 0 success, 1 failure (configuration, KSM unavailable, PID file),\n"
                 "2 bad command-line arguments.\n",
                 CONFIG_DEFAULT_LEGACY_PATH, CONFIG_DEFAULT_SETTINGS_PATH);
@@ -201,6 +201,7 @@ int main(int argc, char **argv)
         struct config_error err;
         struct ksm_config config;
         struct options o;
+        char *pidfile = NULL;
         int r, ready_fd = -1;
 
         log_setup();
@@ -212,6 +213,10 @@ int main(int argc, char **argv)
         if (r < 0) {
                 log_error("Failed to load configuration: %s", err.text);
                 return EXIT_FAILURE;
+        }
+        if (o.debug) {
+                config.debug = true;
+                config.origin[CONFIG_DEBUG] = (struct config_origin){ORIGIN_COMMAND_LINE, 0};
         }
         if (o.print_config) {
                 config_print(&config, stdout);
@@ -226,7 +231,15 @@ int main(int argc, char **argv)
                         config_free(&config);
                         return EXIT_FAILURE;
                 }
-                (void)daemonize_begin(config.pidfile, &ready_fd);
+                /* Remembered as started: a reload may change PIDFILE, but the
+                 * file to remove at exit is the one written now. */
+                pidfile = strdup(config.pidfile);
+                if (!pidfile) {
+                        log_error("Out of memory");
+                        config_free(&config);
+                        return EXIT_FAILURE;
+                }
+                (void)daemonize_begin(pidfile, &ready_fd);
         }
 
         mopts = (struct manager_options){
@@ -240,6 +253,7 @@ int main(int argc, char **argv)
         r = manager_new(&mopts, &config, &m);
         if (r < 0) {
                 config_free(&config);
+                free(pidfile);
                 return EXIT_FAILURE;
         }
 
@@ -254,6 +268,7 @@ int main(int argc, char **argv)
         if (r < 0) {
                 log_error("Failed to start the event loop: %s", strerror(-r));
                 manager_free(m);
+                free(pidfile);
                 return EXIT_FAILURE;
         }
         log_info("ksmtuned %s running: policy %s, adjusting every %lld s%s",
@@ -262,8 +277,9 @@ int main(int argc, char **argv)
         daemonize_ready(ready_fd);
 
         r = manager_run(m);
-        if (!o.foreground)
-                daemonize_remove_pidfile(m->config.pidfile);
+        if (pidfile)
+                daemonize_remove_pidfile(pidfile);
+        free(pidfile);
         manager_free(m);
         if (r < 0) {
                 log_error("Event loop failed: %s", strerror(-r));
