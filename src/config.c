@@ -164,7 +164,7 @@ static int config_set_default(struct ksm_config *c, enum config_key key)
                                         ELEMENTSOF(default_cmdline_patterns));
                 break;
         case CONFIG_VM_TRACKING: c->vm_tracking = VM_TRACKING_AUTO; break;
-        case CONFIG_VM_RESCAN_INTERVAL: c->vm_rescan_interval_sec = 600; break;
+        case CONFIG_VM_RESCAN_INTERVAL: c->vm_rescan_interval_sec = 3600; break;
         default: return -EINVAL;
         }
         if (r == 0)

@@ -34,7 +34,7 @@ static void test_defaults(void **state)
         assert_int_equal(c.metric, METRIC_RSS);
         assert_int_equal(c.policy, POLICY_LEGACY);
         assert_int_equal(c.vm_tracking, VM_TRACKING_AUTO);
-        assert_int_equal(c.vm_rescan_interval_sec, 600);
+        assert_int_equal(c.vm_rescan_interval_sec, 3600);
 
         assert_int_equal(c.vm_comm_patterns.n, 2);
         assert_string_equal(c.vm_comm_patterns.items[0], "^qemu(-(kvm|system-.+)|:.{1,11})$");
