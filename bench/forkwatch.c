@@ -129,7 +129,8 @@ int main(int argc, char **argv)
                         }
                         continue;
                 }
-                for (nl = (struct nlmsghdr *)buf; NLMSG_OK(nl, (size_t)len); nl = NLMSG_NEXT(nl, len)) {
+                for (nl = (struct nlmsghdr *)buf; NLMSG_OK(nl, (size_t)len);
+                     nl = NLMSG_NEXT(nl, len)) {
                         const struct cn_msg *cn = NLMSG_DATA(nl);
                         const struct proc_event *ev = (const void *)cn->data;
 
@@ -138,7 +139,8 @@ int main(int argc, char **argv)
                         if (ev->what == PROC_EVENT_FORK) {
                                 if (!in_tree(ev->event_data.fork.parent_tgid))
                                         continue;
-                                if (ev->event_data.fork.child_pid == ev->event_data.fork.child_tgid) {
+                                if (ev->event_data.fork.child_pid ==
+                                    ev->event_data.fork.child_tgid) {
                                         forks++;
                                         add(ev->event_data.fork.child_tgid);
                                 } else

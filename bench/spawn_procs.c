@@ -81,7 +81,8 @@ int main(int argc, char **argv)
         if (snprintf(tmp, sizeof(tmp), "%s.tmp", argv[2]) >= (int)sizeof(tmp))
                 die("READY_FILE too long");
         f = fopen(tmp, "w");
-        if (!f || fprintf(f, "%d\n", (int)parent) < 0 || fclose(f) != 0 || rename(tmp, argv[2]) != 0)
+        if (!f || fprintf(f, "%d\n", (int)parent) < 0 || fclose(f) != 0 ||
+            rename(tmp, argv[2]) != 0)
                 die(argv[2]);
 
         sigwait(&stop, &sig);

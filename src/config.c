@@ -32,37 +32,35 @@ static const struct config_key_info key_table[_CONFIG_KEY_MAX] = {
         [CONFIG_MONITOR_INTERVAL] = {CONFIG_MONITOR_INTERVAL, "KSM_MONITOR_INTERVAL", NULL,
                                      VALUE_INT, 1, INT32_MAX, NULL, "s",
                                      "seconds between two adjustments"},
-        [CONFIG_SLEEP_MSEC] = {CONFIG_SLEEP_MSEC, "KSM_SLEEP_MSEC", NULL, VALUE_INT, 0,
-                               U32_MAX_I64, NULL, "ms",
-                               "ksmd sleep for a 16 GiB host, scaled by RAM, floor 10"},
+        [CONFIG_SLEEP_MSEC] = {CONFIG_SLEEP_MSEC, "KSM_SLEEP_MSEC", NULL, VALUE_INT, 0, U32_MAX_I64,
+                               NULL, "ms", "ksmd sleep for a 16 GiB host, scaled by RAM, floor 10"},
         [CONFIG_NPAGES_BOOST] = {CONFIG_NPAGES_BOOST, "KSM_NPAGES_BOOST", NULL, VALUE_INT,
                                  -U32_MAX_I64, U32_MAX_I64, NULL, "pages",
                                  "added to pages_to_scan while free memory is short"},
         [CONFIG_NPAGES_DECAY] = {CONFIG_NPAGES_DECAY, "KSM_NPAGES_DECAY", NULL, VALUE_INT,
                                  -U32_MAX_I64, U32_MAX_I64, NULL, "pages",
                                  "added to pages_to_scan while free memory suffices"},
-        [CONFIG_NPAGES_MIN] = {CONFIG_NPAGES_MIN, "KSM_NPAGES_MIN", NULL, VALUE_INT, 0,
-                               U32_MAX_I64, NULL, "pages", "lowest pages_to_scan written"},
-        [CONFIG_NPAGES_MAX] = {CONFIG_NPAGES_MAX, "KSM_NPAGES_MAX", NULL, VALUE_INT, 0,
-                               U32_MAX_I64, NULL, "pages", "highest pages_to_scan written"},
-        [CONFIG_THRES_COEF] = {CONFIG_THRES_COEF, "KSM_THRES_COEF", NULL, VALUE_INT, 0, 100,
-                               NULL, "%", "free-memory threshold as a percentage of MemTotal"},
+        [CONFIG_NPAGES_MIN] = {CONFIG_NPAGES_MIN, "KSM_NPAGES_MIN", NULL, VALUE_INT, 0, U32_MAX_I64,
+                               NULL, "pages", "lowest pages_to_scan written"},
+        [CONFIG_NPAGES_MAX] = {CONFIG_NPAGES_MAX, "KSM_NPAGES_MAX", NULL, VALUE_INT, 0, U32_MAX_I64,
+                               NULL, "pages", "highest pages_to_scan written"},
+        [CONFIG_THRES_COEF] = {CONFIG_THRES_COEF, "KSM_THRES_COEF", NULL, VALUE_INT, 0, 100, NULL,
+                               "%", "free-memory threshold as a percentage of MemTotal"},
         [CONFIG_THRES_CONST] = {CONFIG_THRES_CONST, "KSM_THRES_CONST", NULL, VALUE_INT, 0,
                                 (int64_t)1 << 40, NULL, "kB", "lowest free-memory threshold"},
         [CONFIG_DEBUG] = {CONFIG_DEBUG, "DEBUG", "log.debug", VALUE_BOOL, 0, 0, NULL, NULL,
                           "log every decision at debug level"},
-        [CONFIG_LOGFILE] = {CONFIG_LOGFILE, "LOGFILE", "log.file", VALUE_STRING, 0, 0, NULL,
-                            NULL, "also append debug lines to this file"},
+        [CONFIG_LOGFILE] = {CONFIG_LOGFILE, "LOGFILE", "log.file", VALUE_STRING, 0, 0, NULL, NULL,
+                            "also append debug lines to this file"},
         [CONFIG_PIDFILE] = {CONFIG_PIDFILE, "PIDFILE", NULL, VALUE_STRING, 0, 0, NULL, NULL,
                             "PID file written when forking"},
-        [CONFIG_PS_METRIC] = {CONFIG_PS_METRIC, "KSM_PS_METRIC", "committed_metric",
-                              VALUE_ENUM, 0, 0, metric_names, NULL,
+        [CONFIG_PS_METRIC] = {CONFIG_PS_METRIC, "KSM_PS_METRIC", "committed_metric", VALUE_ENUM, 0,
+                              0, metric_names, NULL,
                               "per-VM memory summed as committed: rss|rsz|pss|vsz"},
-        [CONFIG_POLICY] = {CONFIG_POLICY, NULL, "policy", VALUE_ENUM, 0, 0, policy_names,
-                           NULL, "tuning policy"},
-        [CONFIG_VM_MATCH_COMM] = {CONFIG_VM_MATCH_COMM, NULL, "vm_match.comm",
-                                  VALUE_PATTERNS, 0, 0, NULL, NULL,
-                                  "regexes matched against the process name (comm)"},
+        [CONFIG_POLICY] = {CONFIG_POLICY, NULL, "policy", VALUE_ENUM, 0, 0, policy_names, NULL,
+                           "tuning policy"},
+        [CONFIG_VM_MATCH_COMM] = {CONFIG_VM_MATCH_COMM, NULL, "vm_match.comm", VALUE_PATTERNS, 0, 0,
+                                  NULL, NULL, "regexes matched against the process name (comm)"},
         [CONFIG_VM_MATCH_CMDLINE] = {CONFIG_VM_MATCH_CMDLINE, NULL, "vm_match.cmdline",
                                      VALUE_PATTERNS, 0, 0, NULL, NULL,
                                      "regexes matched against the space-joined command line"},
@@ -217,8 +215,8 @@ int config_copy(struct ksm_config *dst, const struct ksm_config *src)
         return 0;
 }
 
-int config_set_int(struct ksm_config *c, enum config_key key, int64_t v, struct config_origin origin,
-                   char *why, size_t why_size)
+int config_set_int(struct ksm_config *c, enum config_key key, int64_t v,
+                   struct config_origin origin, char *why, size_t why_size)
 {
         const struct config_key_info *info = config_key_info(key);
         int64_t *field;
@@ -292,9 +290,7 @@ int config_set_string(struct ksm_config *c, enum config_key key, const char *val
                 return -EINVAL;
         }
         switch (key) {
-        case CONFIG_DEBUG:
-                c->debug = !debug_value_is_off(value);
-                break;
+        case CONFIG_DEBUG: c->debug = !debug_value_is_off(value); break;
         case CONFIG_LOGFILE:
         case CONFIG_PIDFILE:
                 if (value[0] != '/') {
@@ -323,9 +319,7 @@ int config_set_string(struct ksm_config *c, enum config_key key, const char *val
                 else
                         c->vm_tracking = (enum vm_tracking)idx;
                 break;
-        default:
-                snprintf(why, why_size, "not a text setting");
-                return -EINVAL;
+        default: snprintf(why, why_size, "not a text setting"); return -EINVAL;
         }
         c->origin[key] = origin;
         return 0;
@@ -367,10 +361,13 @@ int config_set_from_text(struct ksm_config *c, enum config_key key, const char *
         if (r < 0) {
                 const char *digits = value + (value[0] == '-' || value[0] == '+');
                 if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
-                        snprintf(why, why_size, "\"%s\": hexadecimal is not accepted, write a "
-                                 "decimal number", value);
+                        snprintf(why, why_size,
+                                 "\"%s\": hexadecimal is not accepted, write a "
+                                 "decimal number",
+                                 value);
                 else if (digits[0] == '0' && digits[1] >= '0' && digits[1] <= '9')
-                        snprintf(why, why_size, "\"%s\": leading zeros are ambiguous (shell "
+                        snprintf(why, why_size,
+                                 "\"%s\": leading zeros are ambiguous (shell "
                                  "arithmetic reads them as octal), write a plain decimal number",
                                  value);
                 else
@@ -537,23 +534,37 @@ void config_format_value(const struct ksm_config *c, enum config_key key, char *
 
         buf[0] = '\0';
         switch (key) {
-        case CONFIG_MONITOR_INTERVAL: append(buf, size, &used, "%lld", (long long)c->monitor_interval_sec); break;
+        case CONFIG_MONITOR_INTERVAL:
+                append(buf, size, &used, "%lld", (long long)c->monitor_interval_sec);
+                break;
         case CONFIG_SLEEP_MSEC: append(buf, size, &used, "%lld", (long long)c->sleep_msec); break;
-        case CONFIG_NPAGES_BOOST: append(buf, size, &used, "%lld", (long long)c->npages_boost); break;
-        case CONFIG_NPAGES_DECAY: append(buf, size, &used, "%lld", (long long)c->npages_decay); break;
+        case CONFIG_NPAGES_BOOST:
+                append(buf, size, &used, "%lld", (long long)c->npages_boost);
+                break;
+        case CONFIG_NPAGES_DECAY:
+                append(buf, size, &used, "%lld", (long long)c->npages_decay);
+                break;
         case CONFIG_NPAGES_MIN: append(buf, size, &used, "%lld", (long long)c->npages_min); break;
         case CONFIG_NPAGES_MAX: append(buf, size, &used, "%lld", (long long)c->npages_max); break;
         case CONFIG_THRES_COEF: append(buf, size, &used, "%lld", (long long)c->thres_coef); break;
-        case CONFIG_THRES_CONST: append(buf, size, &used, "%lld", (long long)c->thres_const_kib); break;
+        case CONFIG_THRES_CONST:
+                append(buf, size, &used, "%lld", (long long)c->thres_const_kib);
+                break;
         case CONFIG_DEBUG: append(buf, size, &used, "%s", c->debug ? "1" : "0"); break;
         case CONFIG_LOGFILE: append(buf, size, &used, "%s", c->logfile ? c->logfile : ""); break;
         case CONFIG_PIDFILE: append(buf, size, &used, "%s", c->pidfile ? c->pidfile : ""); break;
         case CONFIG_PS_METRIC: append(buf, size, &used, "%s", config_metric_name(c->metric)); break;
         case CONFIG_POLICY: append(buf, size, &used, "%s", config_policy_name(c->policy)); break;
         case CONFIG_VM_MATCH_COMM: format_patterns(&c->vm_comm_patterns, buf, size, &used); break;
-        case CONFIG_VM_MATCH_CMDLINE: format_patterns(&c->vm_cmdline_patterns, buf, size, &used); break;
-        case CONFIG_VM_TRACKING: append(buf, size, &used, "%s", tracking_names[c->vm_tracking]); break;
-        case CONFIG_VM_RESCAN_INTERVAL: append(buf, size, &used, "%lld", (long long)c->vm_rescan_interval_sec); break;
+        case CONFIG_VM_MATCH_CMDLINE:
+                format_patterns(&c->vm_cmdline_patterns, buf, size, &used);
+                break;
+        case CONFIG_VM_TRACKING:
+                append(buf, size, &used, "%s", tracking_names[c->vm_tracking]);
+                break;
+        case CONFIG_VM_RESCAN_INTERVAL:
+                append(buf, size, &used, "%lld", (long long)c->vm_rescan_interval_sec);
+                break;
         default: break;
         }
 }

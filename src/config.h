@@ -61,7 +61,7 @@ struct config_key_info {
         const char *legacy_name;   /* name in /etc/ksmtuned.conf, NULL if settings-only */
         const char *settings_name; /* path in ksmtuned.cfg (legacy_name is accepted too) */
         enum config_value_kind type;
-        int64_t min, max;          /* VALUE_INT */
+        int64_t min, max; /* VALUE_INT */
         const char *const *enum_names;
         const char *unit;
         const char *help;
@@ -132,8 +132,8 @@ int config_copy(struct ksm_config *dst, const struct ksm_config *src);
  * by command-line overrides. An empty value restores the default. */
 int config_set_from_text(struct ksm_config *c, enum config_key key, const char *value,
                          struct config_origin origin, char *why, size_t why_size);
-int config_set_int(struct ksm_config *c, enum config_key key, int64_t v, struct config_origin origin,
-                   char *why, size_t why_size);
+int config_set_int(struct ksm_config *c, enum config_key key, int64_t v,
+                   struct config_origin origin, char *why, size_t why_size);
 int config_set_string(struct ksm_config *c, enum config_key key, const char *value,
                       struct config_origin origin, char *why, size_t why_size);
 int config_set_patterns(struct ksm_config *c, enum config_key key, const char *const *items,

@@ -32,10 +32,10 @@ static const char *unquoted_problem(char ch)
         switch (ch) {
         case '$':
         case '`':
-                return "expansions ($VAR, $(...), `...`) are not supported: the file is read, never "
+                return "expansions ($VAR, $(...), `...`) are not supported: the file is read, "
+                       "never "
                        "executed";
-        case '\\':
-                return "backslash escapes are not supported";
+        case '\\': return "backslash escapes are not supported";
         case ';':
         case '&':
         case '|':
@@ -44,10 +44,8 @@ static const char *unquoted_problem(char ch)
         case '(':
         case ')':
         case '{':
-        case '}':
-                return "shell syntax is not supported, only KEY=value assignments";
-        default:
-                return NULL;
+        case '}': return "shell syntax is not supported, only KEY=value assignments";
+        default: return NULL;
         }
 }
 

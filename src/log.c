@@ -113,16 +113,10 @@ void log_full(int priority, const char *fmt, ...)
         va_end(ap);
 
         switch (log_state.target) {
-        case LOG_TARGET_JOURNAL:
-                fprintf(stderr, "<%d>%s\n", priority, msg);
-                break;
-        case LOG_TARGET_SYSLOG:
-                syslog(priority, "%s", msg);
-                break;
+        case LOG_TARGET_JOURNAL: fprintf(stderr, "<%d>%s\n", priority, msg); break;
+        case LOG_TARGET_SYSLOG: syslog(priority, "%s", msg); break;
         case LOG_TARGET_CONSOLE:
-        default:
-                fprintf(stderr, "%s\n", msg);
-                break;
+        default: fprintf(stderr, "%s\n", msg); break;
         }
 
         if (priority == LOG_DEBUG && log_state.logfile[0])

@@ -108,12 +108,8 @@ static int parse_argv(int argc, char **argv, struct options *o)
                 case OPT_SYSFS_DIR: o->sysfs_dir = optarg; break;
                 case OPT_PROC_DIR: o->proc_dir = optarg; break;
                 case 'd': o->debug = true; break;
-                case OPT_VERSION:
-                        printf("ksmtuned %s\n", KSMTUNED_VERSION);
-                        exit(EXIT_SUCCESS);
-                case 'h':
-                        print_help(stdout);
-                        exit(EXIT_SUCCESS);
+                case OPT_VERSION: printf("ksmtuned %s\n", KSMTUNED_VERSION); exit(EXIT_SUCCESS);
+                case 'h': print_help(stdout); exit(EXIT_SUCCESS);
                 case ':':
                         fprintf(stderr, "ksmtuned: option '%s' needs an argument (see --help)\n",
                                 argv[optind - 1]);
@@ -271,9 +267,9 @@ int main(int argc, char **argv)
                 free(pidfile);
                 return EXIT_FAILURE;
         }
-        log_info("ksmtuned %s running: policy %s, adjusting every %lld s%s",
-                 KSMTUNED_VERSION, config_policy_name(m->config.policy),
-                 (long long)m->config.monitor_interval_sec, o.dry_run ? ", dry run" : "");
+        log_info("ksmtuned %s running: policy %s, adjusting every %lld s%s", KSMTUNED_VERSION,
+                 config_policy_name(m->config.policy), (long long)m->config.monitor_interval_sec,
+                 o.dry_run ? ", dry run" : "");
         daemonize_ready(ready_fd);
 
         r = manager_run(m);

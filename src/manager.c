@@ -12,7 +12,7 @@
 #include "meminfo.h"
 #include "util.h"
 
-#define USEC_PER_SEC 1000000ULL
+#define USEC_PER_SEC              1000000ULL
 #define EVENTS_READ_INTERVAL_USEC (USEC_PER_SEC / 2)
 
 enum { KNOB_PAGES_TO_SCAN, KNOB_SLEEP_MILLISECS, KNOB_RUN };
@@ -117,8 +117,7 @@ static int latch_mem_total(struct manager *m)
         return 0;
 }
 
-int manager_new(const struct manager_options *opts, struct ksm_config *config,
-                struct manager **ret)
+int manager_new(const struct manager_options *opts, struct ksm_config *config, struct manager **ret)
 {
         struct manager *m;
         int r;
@@ -266,11 +265,11 @@ static int apply_decision(struct manager *m, const struct policy_decision *d,
         return first_error;
 }
 
-static void log_decision(const struct policy_sample *s,
-                         const struct policy_decision *d, size_t n_vms)
+static void log_decision(const struct policy_sample *s, const struct policy_decision *d,
+                         size_t n_vms)
 {
-        log_debug("committed %lld kB in %zu VMs, free %lld kB", (long long)s->committed_kib,
-                  n_vms, (long long)d->free_kib);
+        log_debug("committed %lld kB in %zu VMs, free %lld kB", (long long)s->committed_kib, n_vms,
+                  (long long)d->free_kib);
         if (d->action == POLICY_STOP) {
                 log_debug("committed + threshold = %lld kB < total %lld kB and free %lld kB > "
                           "threshold %lld kB: stop KSM",
@@ -291,7 +290,7 @@ static void log_decision(const struct policy_sample *s,
 static void log_outcome(const struct manager *m, const struct cycle_report *rep)
 {
         const struct policy_decision *d = &rep->decision;
-        const char *suffix = m->opts.dry_run ? " (dry run, nothing written)"
+        const char *suffix = m->opts.dry_run        ? " (dry run, nothing written)"
                              : rep->write_error < 0 ? " (some writes failed)"
                                                     : "";
 
@@ -360,9 +359,8 @@ int manager_adjust(struct manager *m)
                 .cached_kib = (int64_t)mi.cached_kib,
                 /* Capped far below overflow; a sum this large means "more than
                  * the host has", which is all the policy needs to know. */
-                .committed_kib = vs.committed_kib > ((uint64_t)1 << 60)
-                                         ? (int64_t)1 << 60
-                                         : (int64_t)vs.committed_kib,
+                .committed_kib = vs.committed_kib > ((uint64_t)1 << 60) ? (int64_t)1 << 60
+                                                                        : (int64_t)vs.committed_kib,
         };
         rep.n_vms = vs.n_vms;
         legacy_policy_decide(&m->params, &rep.sample, &m->state, &d);

@@ -21,8 +21,10 @@ enum {
 };
 
 static const char *const field_names[_FIELD_MAX] = {
-        [FIELD_MEM_TOTAL] = "MemTotal",   [FIELD_MEM_FREE] = "MemFree",
-        [FIELD_BUFFERS] = "Buffers",      [FIELD_CACHED] = "Cached",
+        [FIELD_MEM_TOTAL] = "MemTotal",
+        [FIELD_MEM_FREE] = "MemFree",
+        [FIELD_BUFFERS] = "Buffers",
+        [FIELD_CACHED] = "Cached",
         [FIELD_MEM_AVAILABLE] = "MemAvailable",
 };
 

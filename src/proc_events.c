@@ -44,7 +44,6 @@ static int send_mcast_op(int fd, enum proc_cn_mcast_op op)
         return 0;
 }
 
-
 static int decode_message(const void *data, size_t len, struct process_event *ev, int *ack_err)
 {
         const struct cn_msg *cn = data;
@@ -92,8 +91,7 @@ static int decode_message(const void *data, size_t len, struct process_event *ev
                 *ev = (struct process_event){PROC_EVENT_KIND_EXIT, k->event_data.exit.process_pid,
                                              k->event_data.exit.process_tgid, 0};
                 return 1;
-        default:
-                return 0;
+        default: return 0;
         }
 }
 
@@ -120,8 +118,8 @@ static int dispatch(const char *buf, size_t len, process_event_fn fn, void *user
 }
 
 /* Offsets into one datagram: nlmsghdr, cn_msg, then struct proc_event. */
-#define EV_OFF     (NLMSG_HDRLEN + sizeof(struct cn_msg))
-#define EV_WHAT    (EV_OFF + offsetof(struct proc_event, what))
+#define EV_OFF  (NLMSG_HDRLEN + sizeof(struct cn_msg))
+#define EV_WHAT (EV_OFF + offsetof(struct proc_event, what))
 
 /* Lets through only what the tracker uses: process forks (not threads),
  * execs, and renames and exits of thread-group leaders, plus the
@@ -137,11 +135,16 @@ static int attach_filter(int fd)
         const uint32_t child_tgid_off = offsetof(struct proc_event, event_data.fork.child_tgid);
         struct sock_filter code[] = {
                 /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, EV_WHAT),
-                /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_FORK), 5, 0),  /* -> 7 */
-                /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_EXEC), 13, 0), /* -> 16 */
-                /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_COMM), 7, 0),  /* -> 11 */
-                /* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_EXIT), 6, 0),  /* -> 11 */
-                /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_NONE), 10, 0), /* -> 16 */
+                /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_FORK), 5, 0),  /* -> 7
+                                                                                             */
+                /* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_EXEC), 13, 0), /* -> 16
+                                                                                             */
+                /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_COMM), 7, 0),  /* -> 11
+                                                                                             */
+                /* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_EXIT), 6, 0),  /* -> 11
+                                                                                             */
+                /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(PROC_EVENT_NONE), 10, 0), /* -> 16
+                                                                                             */
                 /* 6 */ BPF_STMT(BPF_RET | BPF_K, 0),
                 /* fork: keep when child_pid == child_tgid (a process, not a thread) */
                 /* 7 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, EV_OFF + child_pid_off),

@@ -17,8 +17,8 @@ enum proc_event_kind {
 
 struct process_event {
         enum proc_event_kind kind;
-        pid_t pid;  /* thread id */
-        pid_t tgid; /* process id */
+        pid_t pid;         /* thread id */
+        pid_t tgid;        /* process id */
         pid_t parent_tgid; /* FORK only */
 };
 

@@ -55,12 +55,11 @@ static int apply_value(struct settings_ctx *x, const config_setting_t *s, const 
                 break;
         case VALUE_BOOL:
                 if (type == CONFIG_TYPE_BOOL || type == CONFIG_TYPE_INT)
-                        r = config_set_string(x->c, info->key,
-                                              config_setting_get_int64(s) ||
-                                                              config_setting_get_bool(s)
-                                                      ? "1"
-                                                      : "0",
-                                              origin, why, sizeof(why));
+                        r = config_set_string(
+                                x->c, info->key,
+                                config_setting_get_int64(s) || config_setting_get_bool(s) ? "1"
+                                                                                          : "0",
+                                origin, why, sizeof(why));
                 else if (type == CONFIG_TYPE_STRING)
                         r = config_set_from_text(x->c, info->key, config_setting_get_string(s),
                                                  origin, why, sizeof(why));
@@ -71,8 +70,8 @@ static int apply_value(struct settings_ctx *x, const config_setting_t *s, const 
         case VALUE_ENUM:
                 if (type != CONFIG_TYPE_STRING)
                         return fail(x, s, name, "expected a string");
-                r = config_set_from_text(x->c, info->key, config_setting_get_string(s), origin,
-                                         why, sizeof(why));
+                r = config_set_from_text(x->c, info->key, config_setting_get_string(s), origin, why,
+                                         sizeof(why));
                 break;
         case VALUE_PATTERNS: {
                 const char *items[CONFIG_MAX_PATTERNS];
@@ -96,8 +95,7 @@ static int apply_value(struct settings_ctx *x, const config_setting_t *s, const 
                                         sizeof(why));
                 break;
         }
-        default:
-                return fail(x, s, name, "unsupported setting type");
+        default: return fail(x, s, name, "unsupported setting type");
         }
         if (r < 0)
                 return fail(x, s, name, why);
@@ -228,7 +226,8 @@ static int check_wide_literals(const char *text, const char *filename, struct co
                                 }
                                 v = v * 10 + (uint64_t)(*d - '0');
                         }
-                        if (wide || v > (negative ? (uint64_t)INT32_MAX + 1 : (uint64_t)INT32_MAX)) {
+                        if (wide ||
+                            v > (negative ? (uint64_t)INT32_MAX + 1 : (uint64_t)INT32_MAX)) {
                                 int len = (int)(p - start + 1);
                                 snprintf(err->text, sizeof(err->text),
                                          "%s:%u: integer %s%.*s does not fit in 32 bits and "

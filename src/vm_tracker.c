@@ -162,8 +162,7 @@ static void on_scanned(void *userdata, const struct proc_identity *p)
         if (t->scan_error < 0)
                 return;
         if (vm_match_process(t->match, p->comm, p->cmdline))
-                t->scan_error = pid_push(&t->scan_pids, &t->n_scan_pids, &t->cap_scan_pids,
-                                         p->pid);
+                t->scan_error = pid_push(&t->scan_pids, &t->n_scan_pids, &t->cap_scan_pids, p->pid);
 }
 
 static int full_scan(struct vm_tracker *t, uint64_t now)
@@ -239,9 +238,7 @@ static void on_event(void *userdata, const struct process_event *ev)
                 if (ev->pid == ev->tgid && tracked(t, ev->parent_tgid) && track(t, ev->tgid) < 0)
                         t->need_full_scan = true;
                 break;
-        case PROC_EVENT_KIND_EXEC:
-                recheck(t, ev->tgid);
-                break;
+        case PROC_EVENT_KIND_EXEC: recheck(t, ev->tgid); break;
         case PROC_EVENT_KIND_COMM:
                 /* Only the group leader's name is the process's comm. */
                 if (ev->pid == ev->tgid)
@@ -286,8 +283,7 @@ int vm_tracker_sample(struct vm_tracker *t, uint64_t now_usec, struct vm_sample 
         r = vm_tracker_process_events(t);
         if (r < 0)
                 t->need_full_scan = true;
-        if (t->events_fd < 0 ||
-            now_usec - t->last_full_scan_usec >= t->rescan_interval_usec)
+        if (t->events_fd < 0 || now_usec - t->last_full_scan_usec >= t->rescan_interval_usec)
                 t->need_full_scan = true;
         if (t->need_full_scan) {
                 r = full_scan(t, now_usec);

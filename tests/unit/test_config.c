@@ -106,35 +106,30 @@ static void test_set_from_text(void **state)
 
         (void)state;
         assert_int_equal(config_init_defaults(&c), 0);
-        assert_int_equal(config_set_from_text(&c, CONFIG_NPAGES_MAX, "2000", cli, why,
-                                              sizeof(why)),
+        assert_int_equal(config_set_from_text(&c, CONFIG_NPAGES_MAX, "2000", cli, why, sizeof(why)),
                          0);
         assert_int_equal(c.npages_max, 2000);
         assert_int_equal(c.origin[CONFIG_NPAGES_MAX].kind, ORIGIN_COMMAND_LINE);
 
         why[0] = '\0';
-        assert_int_equal(config_set_from_text(&c, CONFIG_THRES_COEF, "101", cli, why,
-                                              sizeof(why)),
+        assert_int_equal(config_set_from_text(&c, CONFIG_THRES_COEF, "101", cli, why, sizeof(why)),
                          -ERANGE);
         assert_non_null(strstr(why, "101"));
         assert_int_equal(c.thres_coef, 20);
 
-        assert_int_equal(config_set_from_text(&c, CONFIG_NPAGES_MAX, "0x10", cli, why,
-                                              sizeof(why)),
+        assert_int_equal(config_set_from_text(&c, CONFIG_NPAGES_MAX, "0x10", cli, why, sizeof(why)),
                          -EINVAL);
         assert_non_null(strstr(why, "hexadecimal"));
-        assert_int_equal(config_set_from_text(&c, CONFIG_NPAGES_MAX, "010", cli, why,
-                                              sizeof(why)),
+        assert_int_equal(config_set_from_text(&c, CONFIG_NPAGES_MAX, "010", cli, why, sizeof(why)),
                          -EINVAL);
         assert_non_null(strstr(why, "leading zeros"));
-        assert_int_equal(config_set_from_text(&c, CONFIG_VM_MATCH_COMM, "^x$", cli, why,
-                                              sizeof(why)),
-                         -EINVAL);
+        assert_int_equal(
+                config_set_from_text(&c, CONFIG_VM_MATCH_COMM, "^x$", cli, why, sizeof(why)),
+                -EINVAL);
         assert_int_equal(c.npages_max, 2000);
 
-        assert_int_equal(config_set_from_text(&c, CONFIG_VM_TRACKING, "scan", cli, why,
-                                              sizeof(why)),
-                         0);
+        assert_int_equal(
+                config_set_from_text(&c, CONFIG_VM_TRACKING, "scan", cli, why, sizeof(why)), 0);
         assert_int_equal(c.vm_tracking, VM_TRACKING_SCAN);
         config_free(&c);
 }
@@ -149,23 +144,21 @@ static void test_set_patterns(void **state)
 
         (void)state;
         assert_int_equal(config_init_defaults(&c), 0);
-        assert_int_equal(config_set_patterns(&c, CONFIG_VM_MATCH_COMM, good, 2, o, why,
-                                             sizeof(why)),
-                         0);
+        assert_int_equal(
+                config_set_patterns(&c, CONFIG_VM_MATCH_COMM, good, 2, o, why, sizeof(why)), 0);
         assert_int_equal(c.vm_comm_patterns.n, 2);
         assert_string_equal(c.vm_comm_patterns.items[1], "b+");
         assert_int_equal(c.origin[CONFIG_VM_MATCH_COMM].line, 4);
 
-        assert_int_equal(config_set_patterns(&c, CONFIG_VM_MATCH_CMDLINE, bad, 2, o, why,
-                                             sizeof(why)),
-                         -EINVAL);
+        assert_int_equal(
+                config_set_patterns(&c, CONFIG_VM_MATCH_CMDLINE, bad, 2, o, why, sizeof(why)),
+                -EINVAL);
         assert_non_null(strstr(why, "("));
         /* untouched on error */
         assert_int_equal(c.vm_cmdline_patterns.n, 1);
         assert_int_equal(c.origin[CONFIG_VM_MATCH_CMDLINE].kind, ORIGIN_DEFAULT);
 
-        assert_int_equal(config_set_patterns(&c, CONFIG_NPAGES_MAX, good, 2, o, why,
-                                             sizeof(why)),
+        assert_int_equal(config_set_patterns(&c, CONFIG_NPAGES_MAX, good, 2, o, why, sizeof(why)),
                          -EINVAL);
         config_free(&c);
 }
@@ -252,8 +245,7 @@ static void test_print_origins(void **state)
         assert_int_equal(config_init_defaults(&c), 0);
         c.legacy_path = strdup("/etc/test-ksmtuned.conf");
         assert_non_null(c.legacy_path);
-        assert_int_equal(legacy_conf_parse(text, strlen(text), c.legacy_path, &c, &err, NULL,
-                                           NULL),
+        assert_int_equal(legacy_conf_parse(text, strlen(text), c.legacy_path, &c, &err, NULL, NULL),
                          0);
         c.origin[CONFIG_VM_TRACKING] = (struct config_origin){ORIGIN_SETTINGS_FILE, 7};
         c.origin[CONFIG_NPAGES_MIN] = (struct config_origin){ORIGIN_COMMAND_LINE, 0};
@@ -389,16 +381,14 @@ static void test_validate(void **state)
         assert_int_equal(config_validate(&c, &err), 0);
 
         /* one list empty is fine */
-        assert_int_equal(config_set_patterns(&c, CONFIG_VM_MATCH_CMDLINE, NULL, 0, o, why,
-                                             sizeof(why)),
-                         0);
+        assert_int_equal(
+                config_set_patterns(&c, CONFIG_VM_MATCH_CMDLINE, NULL, 0, o, why, sizeof(why)), 0);
         assert_int_equal(c.vm_cmdline_patterns.n, 0);
         assert_int_equal(config_validate(&c, &err), 0);
 
         /* both empty is not */
-        assert_int_equal(config_set_patterns(&c, CONFIG_VM_MATCH_COMM, NULL, 0, o, why,
-                                             sizeof(why)),
-                         0);
+        assert_int_equal(
+                config_set_patterns(&c, CONFIG_VM_MATCH_COMM, NULL, 0, o, why, sizeof(why)), 0);
         assert_int_equal(config_validate(&c, &err), -EINVAL);
         assert_non_null(strstr(err.text, "vm_match"));
         assert_non_null(strstr(err.text, CONFIG_DEFAULT_SETTINGS_PATH ":5"));

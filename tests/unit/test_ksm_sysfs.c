@@ -228,17 +228,12 @@ static void test_read_bad_content(void **state)
                 const char *content;
                 int r;
         } cases[] = {
-                {"abc\n", -EINVAL},
-                {"12\n", 0},
-                {"12", -EINVAL},       /* no trailing newline */
-                {"", -EINVAL},
-                {"\n", -EINVAL},
-                {"12\n\n", -EINVAL},
-                {" 12\n", -EINVAL},
-                {"12 \n", -EINVAL},
-                {"0x12\n", -EINVAL},
-                {"012\n", -EINVAL},
-                {"18446744073709551616\n", -ERANGE},
+                {"abc\n", -EINVAL},  {"12\n", 0},
+                {"12", -EINVAL}, /* no trailing newline */
+                {"", -EINVAL},       {"\n", -EINVAL},
+                {"12\n\n", -EINVAL}, {" 12\n", -EINVAL},
+                {"12 \n", -EINVAL},  {"0x12\n", -EINVAL},
+                {"012\n", -EINVAL},  {"18446744073709551616\n", -ERANGE},
         };
         struct tree *t = *state;
         struct ksm_sysfs k;

@@ -161,10 +161,9 @@ static void test_debug_values(void **state)
                 const char *value;
                 bool on;
         } cases[] = {
-                {"1", true},     {"yes", true},   {"anything", true}, {"true", true},
-                {"2", true},     {"on", true},    {"0", false},       {"no", false},
-                {"false", false}, {"off", false}, {"OFF", false},     {"No", false},
-                {"FALSE", false},
+                {"1", true},    {"yes", true}, {"anything", true}, {"true", true},   {"2", true},
+                {"on", true},   {"0", false},  {"no", false},      {"false", false}, {"off", false},
+                {"OFF", false}, {"No", false}, {"FALSE", false},
         };
 
         (void)state;
@@ -186,28 +185,27 @@ static void test_debug_values(void **state)
 }
 
 /* The stock /etc/ksmtuned.conf: everything commented out. */
-static const char stock_conf[] =
-        "# Configuration file for ksmtuned.\n"
-        "\n"
-        "# How long ksmtuned should sleep between tuning adjustments\n"
-        "# KSM_MONITOR_INTERVAL=60\n"
-        "\n"
-        "# Millisecond sleep between ksm scans for 16Gb server.\n"
-        "# Smaller servers sleep more, bigger sleep less.\n"
-        "# KSM_SLEEP_MSEC=10\n"
-        "\n"
-        "# KSM_NPAGES_BOOST=300\n"
-        "# KSM_NPAGES_DECAY=-50\n"
-        "# KSM_NPAGES_MIN=64\n"
-        "# KSM_NPAGES_MAX=1250\n"
-        "\n"
-        "# KSM_THRES_COEF=20\n"
-        "# KSM_THRES_CONST=2048\n"
-        "\n"
-        "# uncomment the following if you want ksmtuned debug info\n"
-        "\n"
-        "# LOGFILE=/var/log/ksmtuned\n"
-        "# DEBUG=1\n";
+static const char stock_conf[] = "# Configuration file for ksmtuned.\n"
+                                 "\n"
+                                 "# How long ksmtuned should sleep between tuning adjustments\n"
+                                 "# KSM_MONITOR_INTERVAL=60\n"
+                                 "\n"
+                                 "# Millisecond sleep between ksm scans for 16Gb server.\n"
+                                 "# Smaller servers sleep more, bigger sleep less.\n"
+                                 "# KSM_SLEEP_MSEC=10\n"
+                                 "\n"
+                                 "# KSM_NPAGES_BOOST=300\n"
+                                 "# KSM_NPAGES_DECAY=-50\n"
+                                 "# KSM_NPAGES_MIN=64\n"
+                                 "# KSM_NPAGES_MAX=1250\n"
+                                 "\n"
+                                 "# KSM_THRES_COEF=20\n"
+                                 "# KSM_THRES_CONST=2048\n"
+                                 "\n"
+                                 "# uncomment the following if you want ksmtuned debug info\n"
+                                 "\n"
+                                 "# LOGFILE=/var/log/ksmtuned\n"
+                                 "# DEBUG=1\n";
 
 static void test_stock_file_is_defaults(void **state)
 {
@@ -289,9 +287,8 @@ static void test_unknown_key_warns(void **state)
         struct warn_log w;
 
         (void)state;
-        assert_int_equal(parse("# x\nKSM_NPAGES_MAX=7\nKSM_FOO=bar\nKSM_NPAGES_MIN=3\n", &c,
-                               &err, &w),
-                         0);
+        assert_int_equal(
+                parse("# x\nKSM_NPAGES_MAX=7\nKSM_FOO=bar\nKSM_NPAGES_MIN=3\n", &c, &err, &w), 0);
         assert_int_equal(w.count, 1);
         assert_int_equal(w.line, 3);
         assert_string_equal(w.file, FILENAME);
@@ -315,8 +312,8 @@ static void test_unknown_keys_each_warn(void **state)
 
         (void)state;
         /* includes names that merely resemble real keys */
-        assert_int_equal(parse("ksm_npages_max=1\nexportKSM_NPAGES_MAX=2\nKSM_NPAGES_MAXX=3\n",
-                               &c, &err, &w),
+        assert_int_equal(parse("ksm_npages_max=1\nexportKSM_NPAGES_MAX=2\nKSM_NPAGES_MAXX=3\n", &c,
+                               &err, &w),
                          0);
         assert_int_equal(w.count, 3);
         assert_int_equal(w.line, 3);
@@ -478,8 +475,7 @@ static void test_load_missing_file(void **state)
         (void)state;
         assert_int_equal(config_init_defaults(&c), 0);
         c.npages_max = 777; /* "untouched" means untouched, not reset */
-        assert_int_equal(legacy_conf_load_file("/nonexistent/ksmtuned.conf", &c, &err, NULL,
-                                               NULL),
+        assert_int_equal(legacy_conf_load_file("/nonexistent/ksmtuned.conf", &c, &err, NULL, NULL),
                          0);
         assert_int_equal(c.npages_max, 777);
         assert_int_equal(c.sleep_msec, 10);

@@ -67,7 +67,7 @@ static void test_thres(void **state)
         } cases[] = {
                 {20, 2048, 8388608, 1677721},
                 {20, 2048, 16777216, 3355443},
-                {20, 2048, 8000, 2048}, /* KSM_THRES_CONST wins on a tiny host */
+                {20, 2048, 8000, 2048},  /* KSM_THRES_CONST wins on a tiny host */
                 {20, 2048, 10240, 2048}, /* 2048 exactly: equal either way */
                 {20, 2048, 10245, 2049},
                 {20, 2048, 4294967296LL, 858993459},
@@ -247,8 +247,8 @@ static const struct boundary_case boundary_cases[] = {
         {"committed + thres == total: start", 5000000, TOTAL_8G - THRES_8G, POLICY_START, false},
         {"committed + thres == total - 1, free > thres: stop", THRES_8G + 1,
          TOTAL_8G - THRES_8G - 1, POLICY_STOP, false},
-        {"committed + thres == total - 1, free == thres: start", THRES_8G,
-         TOTAL_8G - THRES_8G - 1, POLICY_START, false},
+        {"committed + thres == total - 1, free == thres: start", THRES_8G, TOTAL_8G - THRES_8G - 1,
+         POLICY_START, false},
         {"committed + thres > total, free < thres: boost", 0, TOTAL_8G, POLICY_START, true},
         {"nothing free, nothing committed: boost", 0, 0, POLICY_START, true},
 };

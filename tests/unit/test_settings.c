@@ -64,8 +64,8 @@ struct ok_case {
 static const struct ok_case ok_cases[] = {
         {"KSM_NPAGES_MAX = 2000;", CONFIG_NPAGES_MAX, "2000", 1},
         {"KSM_NPAGES_MAX: 2000;", CONFIG_NPAGES_MAX, "2000", 1},
-        {"# comment\n// comment\n/* c */\nKSM_NPAGES_MAX = 2000; # c\n", CONFIG_NPAGES_MAX,
-         "2000", 4},
+        {"# comment\n// comment\n/* c */\nKSM_NPAGES_MAX = 2000; # c\n", CONFIG_NPAGES_MAX, "2000",
+         4},
         {"KSM_NPAGES_DECAY = -100;", CONFIG_NPAGES_DECAY, "-100", 1},
         {"KSM_MONITOR_INTERVAL = 30;", CONFIG_MONITOR_INTERVAL, "30", 1},
         {"KSM_SLEEP_MSEC = 100;", CONFIG_SLEEP_MSEC, "100", 1},
@@ -79,8 +79,8 @@ static const struct ok_case ok_cases[] = {
         {"KSM_PS_METRIC = \"vsz\";", CONFIG_PS_METRIC, "vsz", 1},
         {"log = { debug = true; file = \"/var/log/x\"; };", CONFIG_DEBUG, "1", 1},
         {"log = { debug = true; file = \"/var/log/x\"; };", CONFIG_LOGFILE, "/var/log/x", 1},
-        {"log = {\n  debug = false;\n  file = \"/var/log/x\";\n};", CONFIG_LOGFILE,
-         "/var/log/x", 3},
+        {"log = {\n  debug = false;\n  file = \"/var/log/x\";\n};", CONFIG_LOGFILE, "/var/log/x",
+         3},
         {"log = {\n  debug = true;\n};", CONFIG_DEBUG, "1", 2},
         {"DEBUG = true;", CONFIG_DEBUG, "1", 1},
         {"DEBUG = 1;", CONFIG_DEBUG, "1", 1},
@@ -88,8 +88,8 @@ static const struct ok_case ok_cases[] = {
         {"DEBUG = \"off\";", CONFIG_DEBUG, "0", 1},
         {"LOGFILE = \"/var/log/y\";", CONFIG_LOGFILE, "/var/log/y", 1},
         {"PIDFILE = \"/run/ksmtune.pid\";", CONFIG_PIDFILE, "/run/ksmtune.pid", 1},
-        {"vm_match = { comm = [\"^a$\"]; cmdline = [\"^b\"]; };", CONFIG_VM_MATCH_COMM,
-         "[\"^a$\"]", 1},
+        {"vm_match = { comm = [\"^a$\"]; cmdline = [\"^b\"]; };", CONFIG_VM_MATCH_COMM, "[\"^a$\"]",
+         1},
         {"vm_match = { comm = [\"^a$\"]; cmdline = [\"^b\"]; };", CONFIG_VM_MATCH_CMDLINE,
          "[\"^b\"]", 1},
         {"vm_match = { comm = ( \"a\" ); };", CONFIG_VM_MATCH_COMM, "[\"a\"]", 1},
@@ -125,15 +125,14 @@ static void test_settings_ok(void **state)
 
 static void test_settings_full_file(void **state)
 {
-        static const char text[] =
-                "# ksmtuned.cfg\n"
-                "KSM_NPAGES_MAX = 2000;\n"
-                "policy = \"legacy\";\n"
-                "committed_metric = \"pss\";\n"
-                "log = { debug = true; file = \"/var/log/x\"; };\n"
-                "vm_match = { comm = [\"^a$\"]; cmdline = [\"^b\"]; };\n"
-                "vm_tracking = \"scan\";\n"
-                "vm_rescan_interval_sec = 30;\n";
+        static const char text[] = "# ksmtuned.cfg\n"
+                                   "KSM_NPAGES_MAX = 2000;\n"
+                                   "policy = \"legacy\";\n"
+                                   "committed_metric = \"pss\";\n"
+                                   "log = { debug = true; file = \"/var/log/x\"; };\n"
+                                   "vm_match = { comm = [\"^a$\"]; cmdline = [\"^b\"]; };\n"
+                                   "vm_tracking = \"scan\";\n"
+                                   "vm_rescan_interval_sec = 30;\n";
         struct ksm_config c;
         struct config_error err;
         struct warn_log w;
@@ -297,8 +296,7 @@ static void test_big_literal_without_L(void **state)
                 }
                 if (r < 0 && (!strstr(err.text, FILENAME ":1:") ||
                               (!strstr(err.text, sp_want) && !strstr(err.text, q_want)))) {
-                        print_message("\"%s\": misleading error: %s\n", cases[i].text,
-                                      err.text);
+                        print_message("\"%s\": misleading error: %s\n", cases[i].text, err.text);
                         ok = false;
                 }
                 config_free(&c);

@@ -32,10 +32,10 @@ static const struct i64_case i64_cases[] = {
         {"+0", 0, 0},
         {"9223372036854775807", 0, INT64_MAX},
         {"-9223372036854775808", 0, INT64_MIN},
-        {"9223372036854775808", -ERANGE, 0},   /* INT64_MAX + 1 */
-        {"-9223372036854775809", -ERANGE, 0},  /* INT64_MIN - 1 */
-        {"18446744073709551615", -ERANGE, 0},  /* UINT64_MAX */
-        {"18446744073709551616", -ERANGE, 0},  /* UINT64_MAX + 1 */
+        {"9223372036854775808", -ERANGE, 0},  /* INT64_MAX + 1 */
+        {"-9223372036854775809", -ERANGE, 0}, /* INT64_MIN - 1 */
+        {"18446744073709551615", -ERANGE, 0}, /* UINT64_MAX */
+        {"18446744073709551616", -ERANGE, 0}, /* UINT64_MAX + 1 */
         {"99999999999999999999999", -ERANGE, 0},
         {"010", -EINVAL, 0},
         {"00", -EINVAL, 0},
@@ -92,7 +92,7 @@ static const struct u64_case u64_cases[] = {
         {"9223372036854775808", 0, (uint64_t)INT64_MAX + 1},
         {"18446744073709551615", 0, UINT64_MAX},
         {"18446744073709551614", 0, UINT64_MAX - 1},
-        {"18446744073709551616", -ERANGE, 0},  /* UINT64_MAX + 1 */
+        {"18446744073709551616", -ERANGE, 0}, /* UINT64_MAX + 1 */
         {"18446744073709551620", -ERANGE, 0},
         {"184467440737095516150", -ERANGE, 0},
         {"-0", -EINVAL, 0},
@@ -274,8 +274,7 @@ static void test_path_join(void **state)
         for (size_t i = 0; i < ELEMENTSOF(join_cases); i++) {
                 char buf[64];
 
-                assert_int_equal(path_join(buf, sizeof(buf), join_cases[i].dir,
-                                           join_cases[i].name),
+                assert_int_equal(path_join(buf, sizeof(buf), join_cases[i].dir, join_cases[i].name),
                                  0);
                 assert_string_equal(buf, join_cases[i].want);
         }

@@ -32,11 +32,11 @@ static const struct match_case builtin_cases[] = {
         {"qemu-kvm", NULL, true},
         {"qemu-system-x86", NULL, true}, /* qemu-system-x86_64 truncated to 15 */
         {"qemu-system-aar", NULL, true},
-        {"qemu:vm1", NULL, true},        /* libvirt/Proxmox "-name guest=vm1,process=qemu:vm1" */
-        {"qemu:12345678901", NULL, true}, /* 11 characters after the colon */
+        {"qemu:vm1", NULL, true},           /* libvirt/Proxmox "-name guest=vm1,process=qemu:vm1" */
+        {"qemu:12345678901", NULL, true},   /* 11 characters after the colon */
         {"qemu:123456789012", NULL, false}, /* 12: cannot be a 15-char comm */
         {"qemu:", NULL, false},
-        {"kvm", NULL, true},             /* Proxmox */
+        {"kvm", NULL, true}, /* Proxmox */
         {"kvmx", NULL, false},
         {"xkvm", NULL, false},
         {"qemu", NULL, false},

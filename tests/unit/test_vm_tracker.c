@@ -63,8 +63,8 @@ static void on_fork(int sig)
 
 static void touch_memory(void)
 {
-        char *p = mmap(NULL, VM_MIB << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
+        char *p = mmap(NULL, VM_MIB << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                       0);
         if (p != MAP_FAILED)
                 memset(p, 0x5a, VM_MIB << 20);
 }
@@ -180,9 +180,9 @@ static void test_events_track_like_a_full_scan(void **state)
         pid_t a, b, c, other;
 
         (void)state;
-        assert_int_equal(vm_tracker_new(&match, METRIC_RSS, VM_TRACKING_AUTO,
-                                        3600ULL * 1000000, &p.events),
-                         0);
+        assert_int_equal(
+                vm_tracker_new(&match, METRIC_RSS, VM_TRACKING_AUTO, 3600ULL * 1000000, &p.events),
+                0);
         assert_int_equal(vm_tracker_events_error(p.events), 0);
         assert_int_equal(vm_tracker_new(&match, METRIC_RSS, VM_TRACKING_SCAN, 1, &p.scan), 0);
         assert_same_as_full_scan(&p, 0);
