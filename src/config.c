@@ -436,6 +436,40 @@ static void format_origin(const struct ksm_config *c, const struct config_origin
         }
 }
 
+int config_load_text(const char *path, char **ret_text, size_t *ret_len, struct config_error *err)
+{
+        size_t len;
+        char *buf;
+        int r;
+
+        *ret_text = NULL;
+        buf = malloc(CONFIG_MAX_FILE_BYTES + 1);
+        if (!buf) {
+                snprintf(err->text, sizeof(err->text), "%s: out of memory", path);
+                return -ENOMEM;
+        }
+        r = read_file_bounded(path, buf, CONFIG_MAX_FILE_BYTES + 1, &len);
+        if (r == -ENOENT) {
+                free(buf);
+                return 0;
+        }
+        if (r < 0) {
+                snprintf(err->text, sizeof(err->text), "%s: %s", path,
+                         r == -EFBIG ? "file is larger than 256 KiB" : strerror(-r));
+                free(buf);
+                return r;
+        }
+        if (memchr(buf, '\0', len)) {
+                snprintf(err->text, sizeof(err->text), "%s: contains NUL bytes, not a text file",
+                         path);
+                free(buf);
+                return -EINVAL;
+        }
+        *ret_text = buf;
+        *ret_len = len;
+        return 0;
+}
+
 int config_validate(const struct ksm_config *c, struct config_error *err)
 {
         if (c->vm_comm_patterns.n == 0 && c->vm_cmdline_patterns.n == 0) {

@@ -139,6 +139,11 @@ int config_set_string(struct ksm_config *c, enum config_key key, const char *val
 int config_set_patterns(struct ksm_config *c, enum config_key key, const char *const *items,
                         size_t n, struct config_origin origin, char *why, size_t why_size);
 
+/* Reads a whole configuration file of at most CONFIG_MAX_FILE_BYTES into a
+ * NUL-terminated buffer the caller frees. A missing file is not an error:
+ * 0 with *ret_text NULL. Text with NUL bytes is rejected. */
+int config_load_text(const char *path, char **ret_text, size_t *ret_len, struct config_error *err);
+
 /* Cross-key checks that no single key can do on its own. */
 int config_validate(const struct ksm_config *c, struct config_error *err);
 

@@ -236,26 +236,13 @@ int legacy_conf_parse(const char *text, size_t len, const char *filename, struct
 int legacy_conf_load_file(const char *path, struct ksm_config *c, struct config_error *err,
                           config_warn_fn warn, void *userdata)
 {
+        size_t len = 0;
         char *buf;
-        size_t len;
         int r;
 
-        buf = malloc(CONFIG_MAX_FILE_BYTES + 1);
-        if (!buf) {
-                snprintf(err->text, sizeof(err->text), "%s: out of memory", path);
-                return -ENOMEM;
-        }
-        r = read_file_bounded(path, buf, CONFIG_MAX_FILE_BYTES + 1, &len);
-        if (r == -ENOENT) {
-                free(buf);
-                return 0;
-        }
-        if (r < 0) {
-                snprintf(err->text, sizeof(err->text), "%s: %s", path,
-                         r == -EFBIG ? "file is larger than 256 KiB" : strerror(-r));
-                free(buf);
+        r = config_load_text(path, &buf, &len, err);
+        if (r < 0 || !buf)
                 return r;
-        }
         r = legacy_conf_parse(buf, len, path, c, err, warn, userdata);
         free(buf);
         return r;

@@ -14,25 +14,9 @@
 #include "config.h"
 #include "settings.h"
 #include "util.h"
+#include "warn_log.h"
 
 #define FILENAME "test.cfg"
-
-struct warn_log {
-        unsigned count;
-        unsigned line;
-        char file[128];
-        char msg[256];
-};
-
-static void record_warn(void *userdata, const char *file, unsigned line, const char *msg)
-{
-        struct warn_log *w = userdata;
-
-        w->count++;
-        w->line = line;
-        snprintf(w->file, sizeof(w->file), "%s", file);
-        snprintf(w->msg, sizeof(w->msg), "%s", msg);
-}
 
 static int parse(const char *text, struct ksm_config *c, struct config_error *err,
                  struct warn_log *w)
