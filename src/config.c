@@ -70,6 +70,19 @@ static const struct config_key_info key_table[_CONFIG_KEY_MAX] = {
         [CONFIG_VM_RESCAN_INTERVAL] = {CONFIG_VM_RESCAN_INTERVAL, NULL, "vm_rescan_interval_sec",
                                        VALUE_INT, 1, INT32_MAX, NULL, "s",
                                        "full /proc rescan period backing up process events"},
+        [CONFIG_DBUS_ENABLED] = {CONFIG_DBUS_ENABLED, NULL, "dbus.enabled", VALUE_BOOL, 0, 0, NULL,
+                                 NULL, "serve org.ksmtuned1 on the system bus"},
+        [CONFIG_DBUS_GROUP] = {CONFIG_DBUS_GROUP, NULL, "dbus.group", VALUE_STRING, 0, 0, NULL,
+                               NULL, "group whose members may call the mutating D-Bus methods"},
+        [CONFIG_DBUS_INHIBIT_MAX] = {CONFIG_DBUS_INHIBIT_MAX, NULL, "dbus.inhibit_max_sec",
+                                     VALUE_INT, 1, 7 * 24 * 3600, NULL, "s",
+                                     "longest an Inhibit() hold may last"},
+        [CONFIG_DBUS_SATURATE_CYCLES] = {CONFIG_DBUS_SATURATE_CYCLES, NULL, "dbus.saturate_cycles",
+                                         VALUE_INT, 1, 1000, NULL, "cycles",
+                                         "cycles at maximum effort before BalloonAdvised"},
+        [CONFIG_DBUS_CRITICAL_PERCENT] = {CONFIG_DBUS_CRITICAL_PERCENT, NULL,
+                                          "dbus.critical_percent", VALUE_INT, 0, 100, NULL, "%",
+                                          "MemAvailable below this share of MemTotal is critical"},
 };
 
 const struct config_key_info *config_key_info(enum config_key key)
@@ -163,6 +176,11 @@ static int config_set_default(struct ksm_config *c, enum config_key key)
                 break;
         case CONFIG_VM_TRACKING: c->vm_tracking = VM_TRACKING_AUTO; break;
         case CONFIG_VM_RESCAN_INTERVAL: c->vm_rescan_interval_sec = 3600; break;
+        case CONFIG_DBUS_ENABLED: c->dbus_enabled = true; break;
+        case CONFIG_DBUS_GROUP: r = set_string_field(&c->dbus_group, "ksmtuned"); break;
+        case CONFIG_DBUS_INHIBIT_MAX: c->dbus_inhibit_max_sec = 3600; break;
+        case CONFIG_DBUS_SATURATE_CYCLES: c->dbus_saturate_cycles = 3; break;
+        case CONFIG_DBUS_CRITICAL_PERCENT: c->dbus_critical_percent = 5; break;
         default: return -EINVAL;
         }
         if (r == 0)
@@ -189,6 +207,7 @@ void config_free(struct ksm_config *c)
         free(c->pidfile);
         free(c->legacy_path);
         free(c->settings_path);
+        free(c->dbus_group);
         pattern_list_clear(&c->vm_comm_patterns);
         pattern_list_clear(&c->vm_cmdline_patterns);
         memset(c, 0, sizeof(*c));
@@ -198,11 +217,13 @@ int config_copy(struct ksm_config *dst, const struct ksm_config *src)
 {
         *dst = *src;
         dst->logfile = dst->pidfile = dst->legacy_path = dst->settings_path = NULL;
+        dst->dbus_group = NULL;
         dst->vm_comm_patterns.n = dst->vm_cmdline_patterns.n = 0;
         if (set_string_field(&dst->logfile, src->logfile) < 0 ||
             set_string_field(&dst->pidfile, src->pidfile) < 0 ||
             set_string_field(&dst->legacy_path, src->legacy_path) < 0 ||
             set_string_field(&dst->settings_path, src->settings_path) < 0 ||
+            set_string_field(&dst->dbus_group, src->dbus_group) < 0 ||
             pattern_list_assign(&dst->vm_comm_patterns,
                                 (const char *const *)src->vm_comm_patterns.items,
                                 src->vm_comm_patterns.n) < 0 ||
@@ -240,6 +261,9 @@ int config_set_int(struct ksm_config *c, enum config_key key, int64_t v,
         case CONFIG_THRES_COEF: field = &c->thres_coef; break;
         case CONFIG_THRES_CONST: field = &c->thres_const_kib; break;
         case CONFIG_VM_RESCAN_INTERVAL: field = &c->vm_rescan_interval_sec; break;
+        case CONFIG_DBUS_INHIBIT_MAX: field = &c->dbus_inhibit_max_sec; break;
+        case CONFIG_DBUS_SATURATE_CYCLES: field = &c->dbus_saturate_cycles; break;
+        case CONFIG_DBUS_CRITICAL_PERCENT: field = &c->dbus_critical_percent; break;
         default: snprintf(why, why_size, "not a numeric setting"); return -EINVAL;
         }
         *field = v;
@@ -268,6 +292,19 @@ static void describe_enum(const char *const *names, char *buf, size_t size)
         }
 }
 
+static bool valid_group_name(const char *v)
+{
+        size_t n = strlen(v);
+
+        if (n == 0 || n > 32 || v[0] == '-')
+                return false;
+        for (const char *p = v; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
+                        return false;
+        return true;
+}
+
 static bool debug_value_is_off(const char *v)
 {
         static const char *const off[] = {"0", "no", "false", "off"};
@@ -291,6 +328,18 @@ int config_set_string(struct ksm_config *c, enum config_key key, const char *val
         }
         switch (key) {
         case CONFIG_DEBUG: c->debug = !debug_value_is_off(value); break;
+        case CONFIG_DBUS_ENABLED: c->dbus_enabled = !debug_value_is_off(value); break;
+        case CONFIG_DBUS_GROUP:
+                if (!valid_group_name(value)) {
+                        snprintf(why, why_size, "\"%s\" is not a valid group name", value);
+                        return -EINVAL;
+                }
+                r = set_string_field(&c->dbus_group, value);
+                if (r < 0) {
+                        snprintf(why, why_size, "out of memory");
+                        return r;
+                }
+                break;
         case CONFIG_LOGFILE:
         case CONFIG_PIDFILE:
                 if (value[0] != '/') {
@@ -432,6 +481,7 @@ static void format_origin(const struct ksm_config *c, const struct config_origin
         switch (o->kind) {
         case ORIGIN_DEFAULT: snprintf(buf, size, "default"); break;
         case ORIGIN_COMMAND_LINE: snprintf(buf, size, "command line"); break;
+        case ORIGIN_DBUS: snprintf(buf, size, "D-Bus SetTunables"); break;
         default: snprintf(buf, size, "%s:%u", origin_file(c, o->kind), o->line); break;
         }
 }
@@ -598,6 +648,21 @@ void config_format_value(const struct ksm_config *c, enum config_key key, char *
                 break;
         case CONFIG_VM_RESCAN_INTERVAL:
                 append(buf, size, &used, "%lld", (long long)c->vm_rescan_interval_sec);
+                break;
+        case CONFIG_DBUS_ENABLED:
+                append(buf, size, &used, "%s", c->dbus_enabled ? "true" : "false");
+                break;
+        case CONFIG_DBUS_GROUP:
+                append(buf, size, &used, "%s", c->dbus_group ? c->dbus_group : "");
+                break;
+        case CONFIG_DBUS_INHIBIT_MAX:
+                append(buf, size, &used, "%lld", (long long)c->dbus_inhibit_max_sec);
+                break;
+        case CONFIG_DBUS_SATURATE_CYCLES:
+                append(buf, size, &used, "%lld", (long long)c->dbus_saturate_cycles);
+                break;
+        case CONFIG_DBUS_CRITICAL_PERCENT:
+                append(buf, size, &used, "%lld", (long long)c->dbus_critical_percent);
                 break;
         default: break;
         }

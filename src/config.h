@@ -45,6 +45,11 @@ enum config_key {
         CONFIG_VM_MATCH_CMDLINE,
         CONFIG_VM_TRACKING,
         CONFIG_VM_RESCAN_INTERVAL,
+        CONFIG_DBUS_ENABLED,
+        CONFIG_DBUS_GROUP,
+        CONFIG_DBUS_INHIBIT_MAX,
+        CONFIG_DBUS_SATURATE_CYCLES,
+        CONFIG_DBUS_CRITICAL_PERCENT,
         _CONFIG_KEY_MAX,
 };
 
@@ -72,6 +77,7 @@ enum config_origin_kind {
         ORIGIN_LEGACY_FILE,
         ORIGIN_SETTINGS_FILE,
         ORIGIN_COMMAND_LINE,
+        ORIGIN_DBUS, /* SetTunables at run time */
 };
 
 struct config_origin {
@@ -102,6 +108,11 @@ struct ksm_config {
         struct pattern_list vm_cmdline_patterns;
         enum vm_tracking vm_tracking;
         int64_t vm_rescan_interval_sec;
+        bool dbus_enabled;
+        char *dbus_group;
+        int64_t dbus_inhibit_max_sec;
+        int64_t dbus_saturate_cycles;
+        int64_t dbus_critical_percent;
 
         char *legacy_path;
         char *settings_path;

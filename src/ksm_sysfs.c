@@ -2,6 +2,7 @@
 #include "ksm_sysfs.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -148,5 +149,45 @@ int ksm_sysfs_read_advisor_scan_time(const struct ksm_sysfs *k, bool *ret)
                 *ret = true;
         else
                 return -EINVAL;
+        return 0;
+}
+
+int ksm_sysfs_read_counters(const struct ksm_sysfs *k, struct ksm_counters *ret)
+{
+        static const struct {
+                enum ksm_file file;
+                size_t offset;
+                bool optional;
+        } fields[] = {
+                {KSM_RUN, offsetof(struct ksm_counters, run), false},
+                {KSM_PAGES_TO_SCAN, offsetof(struct ksm_counters, pages_to_scan), false},
+                {KSM_SLEEP_MILLISECS, offsetof(struct ksm_counters, sleep_millisecs), false},
+                {KSM_PAGES_SHARED, offsetof(struct ksm_counters, pages_shared), true},
+                {KSM_PAGES_SHARING, offsetof(struct ksm_counters, pages_sharing), true},
+                {KSM_PAGES_UNSHARED, offsetof(struct ksm_counters, pages_unshared), true},
+                {KSM_PAGES_VOLATILE, offsetof(struct ksm_counters, pages_volatile), true},
+                {KSM_FULL_SCANS, offsetof(struct ksm_counters, full_scans), true},
+                {KSM_ZERO_PAGES, offsetof(struct ksm_counters, zero_pages), true},
+        };
+        struct ksm_counters c;
+        int r;
+
+        memset(&c, 0, sizeof(c));
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                if (fields[i].optional && !ksm_sysfs_has(k, fields[i].file))
+                        continue;
+                r = ksm_sysfs_read_u64(k, fields[i].file,
+                                       (uint64_t *)((char *)&c + fields[i].offset));
+                if (r < 0)
+                        return r;
+        }
+        c.has_zero_pages = ksm_sysfs_has(k, KSM_ZERO_PAGES);
+        if (ksm_sysfs_has(k, KSM_GENERAL_PROFIT)) {
+                r = ksm_sysfs_read_i64(k, KSM_GENERAL_PROFIT, &c.general_profit);
+                if (r < 0)
+                        return r;
+                c.has_general_profit = true;
+        }
+        *ret = c;
         return 0;
 }

@@ -52,5 +52,17 @@ bool ksm_sysfs_has(const struct ksm_sysfs *k, enum ksm_file f);
 int ksm_sysfs_write_u64(const struct ksm_sysfs *k, enum ksm_file f, uint64_t value);
 int ksm_sysfs_read_u64(const struct ksm_sysfs *k, enum ksm_file f, uint64_t *ret);
 int ksm_sysfs_read_i64(const struct ksm_sysfs *k, enum ksm_file f, int64_t *ret);
+/* One read of everything a status query reports. Counters a kernel lacks
+ * read as 0 with their has_ flag false. */
+struct ksm_counters {
+        uint64_t run, pages_to_scan, sleep_millisecs;
+        uint64_t pages_shared, pages_sharing, pages_unshared, pages_volatile;
+        uint64_t full_scans, zero_pages;
+        int64_t general_profit;
+        bool has_zero_pages, has_general_profit;
+};
+
+int ksm_sysfs_read_counters(const struct ksm_sysfs *k, struct ksm_counters *ret);
+
 /* advisor_mode reads "[none] scan-time"; true when scan-time is selected. */
 int ksm_sysfs_read_advisor_scan_time(const struct ksm_sysfs *k, bool *ret);

@@ -7,13 +7,18 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "bus.h"
+#include "ksmd.h"
 #include "log.h"
 #include "meminfo.h"
 #include "util.h"
 
 #define USEC_PER_SEC              1000000ULL
 #define EVENTS_READ_INTERVAL_USEC (USEC_PER_SEC / 2)
+/* Retune() and NotifyBalloon() never adjust more often than this. */
+#define RETUNE_SPACING_USEC (USEC_PER_SEC / 2)
 
 enum { KNOB_PAGES_TO_SCAN, KNOB_SLEEP_MILLISECS, KNOB_RUN };
 
@@ -153,6 +158,16 @@ int manager_new(const struct manager_options *opts, struct ksm_config *config, s
                 log_error("Failed to read %s/meminfo: %s", opts->proc_dir, strerror(-r));
                 goto fail;
         }
+        m->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+        {
+                /* Until the first cycle, say what the kernel is doing. */
+                uint64_t run = 0;
+                (void)ksm_sysfs_read_u64(&m->sysfs, KSM_RUN, &run);
+                m->coord_result.state = run == 1 ? KSM_STATE_MERGING : KSM_STATE_STOPPED;
+        }
+        /* ksmd's CPU time is what KSM costs; not finding it is no error. */
+        if (ksmd_find("/proc", &m->ksmd_pid) < 0)
+                m->ksmd_pid = 0;
         *ret = m;
         return 0;
 fail:
@@ -164,6 +179,9 @@ void manager_free(struct manager *m)
 {
         if (!m)
                 return;
+        bus_release_all_inhibitors(m);
+        bus_stop(m);
+        sd_event_source_disable_unref(m->retune_timer);
         sd_event_source_disable_unref(m->tick);
         sd_event_source_disable_unref(m->events_io);
         sd_event_unref(m->event);
@@ -196,11 +214,25 @@ static int write_knob_quietly(struct manager *m, int knob, int64_t value)
         return ksm_sysfs_write_u64(&m->sysfs, knob_files[knob], (uint64_t)value);
 }
 
+static void note_written(struct manager *m, int knob, int64_t value, int r)
+{
+        if (r < 0)
+                return;
+        m->have_written = true;
+        if (knob == KNOB_RUN)
+                m->written_run = (uint64_t)value;
+        else if (knob == KNOB_PAGES_TO_SCAN)
+                m->written_pages_to_scan = (uint64_t)value;
+        else
+                m->written_sleep_millisecs = (uint64_t)value;
+}
+
 static int write_knob(struct manager *m, int knob, int64_t value)
 {
         int r = write_knob_quietly(m, knob, value);
 
         note_write(m, knob, r);
+        note_written(m, knob, value, r);
         return r;
 }
 
@@ -248,6 +280,7 @@ static int apply_decision(struct manager *m, const struct policy_decision *d,
                         set_advisor_owned(m, true);
                 } else {
                         note_write(m, KNOB_PAGES_TO_SCAN, r);
+                        note_written(m, KNOB_PAGES_TO_SCAN, d->pages_to_scan, r);
                         if (r < 0)
                                 first_error = r;
                         else
@@ -330,12 +363,122 @@ static void note_sample_error(struct manager *m, const char *what, int r)
         m->sample_error = r;
 }
 
+const char *manager_held_text(unsigned what)
+{
+        switch (what & (INHIBIT_RETUNE | INHIBIT_MERGE)) {
+        case INHIBIT_RETUNE: return "retune";
+        case INHIBIT_MERGE: return "merge";
+        case INHIBIT_RETUNE | INHIBIT_MERGE: return "retune:merge";
+        default: return "";
+        }
+}
+
+unsigned manager_held(const struct manager *m)
+{
+        unsigned what = 0;
+
+        for (size_t i = 0; i < m->n_inhibitors; i++)
+                what |= m->inhibitors[i]->what;
+        return what;
+}
+
+/* Did someone else (an admin's echo, libvirt, another tuner) change a knob
+ * since our last write? Legacy mode still overwrites, as stock did, but
+ * says so once per episode and reports State=external. */
+static bool detect_external_write(struct manager *m)
+{
+        struct ksm_counters c;
+        bool changed;
+
+        if (!m->have_written || m->opts.dry_run || ksm_sysfs_read_counters(&m->sysfs, &c) < 0)
+                return false;
+        changed = c.run != m->written_run ||
+                  (m->last.wrote_pages_to_scan && !m->advisor_owns_pages_to_scan &&
+                   c.pages_to_scan != m->written_pages_to_scan) ||
+                  (m->written_run == 1 && c.sleep_millisecs != m->written_sleep_millisecs);
+        if (changed && !m->external_write)
+                log_notice("KSM knobs were changed by someone else (run=%llu pages_to_scan=%llu "
+                           "sleep_millisecs=%llu); overwriting as the policy decides",
+                           (unsigned long long)c.run, (unsigned long long)c.pages_to_scan,
+                           (unsigned long long)c.sleep_millisecs);
+        return changed;
+}
+
+struct coord_settings manager_coord_settings(const struct manager *m)
+{
+        return (struct coord_settings){
+                .saturate_cycles = (unsigned)m->config.dbus_saturate_cycles,
+                .critical_percent = (unsigned)m->config.dbus_critical_percent,
+                .npages_min = m->config.npages_min,
+                .npages_max = m->config.npages_max,
+        };
+}
+
+static void update_coordination(struct manager *m, const struct meminfo *mi)
+{
+        struct coord_settings cs = manager_coord_settings(m);
+        const struct policy_decision *d = &m->last.decision;
+        struct ksm_counters c;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        struct coord_cycle cyc = {
+                .running = d->action == POLICY_START,
+                .boost = d->boost,
+                .pages_to_scan = d->pages_to_scan,
+                .free_kib = d->free_kib,
+                .thres_kib = d->thres_kib,
+                .mem_total_kib = m->mem_total_kib,
+                .mem_available_kib = (int64_t)mi->mem_available_kib,
+                .has_mem_available = mi->has_mem_available,
+                .held = manager_held(m) != 0,
+                .external_write = m->external_write,
+                .now_usec = now_usec(CLOCK_REALTIME),
+        };
+
+        coord_update(&cs, &cyc, &m->coord, &m->coord_result);
+
+        if (ksm_sysfs_read_counters(&m->sysfs, &c) >= 0) {
+                uint64_t saved = (c.pages_sharing + c.zero_pages) * m->page_size;
+                if (m->saved_usec_prev && now > m->saved_usec_prev)
+                        m->saved_bytes_rate = saved > m->saved_bytes_prev
+                                                      ? (saved - m->saved_bytes_prev) *
+                                                                USEC_PER_SEC /
+                                                                (now - m->saved_usec_prev)
+                                                      : 0;
+                m->saved_bytes_prev = saved;
+                m->saved_usec_prev = now;
+        }
+        if (m->ksmd_pid > 0) {
+                uint64_t ns;
+                if (ksmd_cpu_ns("/proc", m->ksmd_pid, &ns) >= 0) {
+                        if (m->ksmd_usec_prev && now > m->ksmd_usec_prev && ns >= m->ksmd_ns_prev)
+                                m->ksmd_cpu_percent = (double)(ns - m->ksmd_ns_prev) / 10.0 /
+                                                      (double)(now - m->ksmd_usec_prev);
+                        m->ksmd_ns_prev = ns;
+                        m->ksmd_usec_prev = now;
+                }
+        }
+}
+
+void manager_apply_merge_hold(struct manager *m)
+{
+        int r;
+
+        if (!m->opts.dry_run) {
+                r = write_knob(m, KNOB_RUN, 0);
+                if (r < 0)
+                        log_error("Failed to stop KSM for a merge hold: %s", strerror(-r));
+        }
+        m->coord_result.state = KSM_STATE_HELD;
+        m->coord_result.advise_balloon = false;
+}
+
 int manager_adjust(struct manager *m)
 {
         struct cycle_report rep = {0};
         struct policy_decision d;
         struct vm_sample vs;
         struct meminfo mi;
+        unsigned held;
         int r;
 
         r = meminfo_read(m->opts.proc_dir, &mi);
@@ -367,18 +510,36 @@ int manager_adjust(struct manager *m)
         rep.decision = d;
         log_decision(&rep.sample, &d, vs.n_vms);
 
+        m->external_write = detect_external_write(m);
+        held = manager_held(m);
         r = 0;
-        if (!m->opts.dry_run)
-                r = apply_decision(m, &d, &rep);
-        rep.write_error = r;
-        log_outcome(m, &rep);
-        /* npages moves on even when a write failed: stock computed it before
-         * writing and never looked back, and the next cycle retries anyway. */
-        m->state = d.next;
+        if (held) {
+                /* Frozen by Inhibit(): a merge hold keeps run=0 (never run=2:
+                 * unmerging can need more memory than there is), a retune
+                 * hold writes nothing; npages does not move either. */
+                if ((held & INHIBIT_MERGE) && !m->opts.dry_run) {
+                        r = write_knob(m, KNOB_RUN, 0);
+                        note_written(m, KNOB_RUN, 0, r);
+                }
+                rep.write_error = r;
+                log_debug("decision: held (%s): %s", manager_held_text(held),
+                          held & INHIBIT_MERGE ? "run=0" : "nothing written");
+        } else {
+                if (!m->opts.dry_run)
+                        r = apply_decision(m, &d, &rep);
+                rep.write_error = r;
+                log_outcome(m, &rep);
+                /* npages moves on even when a write failed: stock computed it
+                 * before writing and never looked back, and the next cycle
+                 * retries anyway. */
+                m->state = d.next;
+        }
         m->cycles++;
         rep.valid = true;
         m->last = rep;
+        update_coordination(m, &mi);
         notify_status(m);
+        bus_after_cycle(m);
         return r;
 }
 
@@ -437,6 +598,15 @@ int manager_reload(struct manager *m)
                 log_error("Failed to reload configuration, keeping the running one: %s", err.text);
                 goto done;
         }
+        /* Values set with SetTunables outlive a reload, as they would a
+         * re-read of the same files. */
+        for (int k = 0; k < _CONFIG_KEY_MAX; k++)
+                if (m->config.origin[k].kind == ORIGIN_DBUS) {
+                        char why[128], value[64];
+                        config_format_value(&m->config, (enum config_key)k, value, sizeof(value));
+                        (void)config_set_from_text(&c, (enum config_key)k, value,
+                                                   m->config.origin[k], why, sizeof(why));
+                }
         r = build_tracking(&c, &match, &tracker);
         if (r < 0) {
                 log_error("Failed to set up VM process tracking, keeping the running "
@@ -458,10 +628,62 @@ int manager_reload(struct manager *m)
                             (long long)m->mem_total_kib, strerror(-r));
         if (m->tick && interval_usec(m) != old_interval)
                 (void)sd_event_source_set_time_relative(m->tick, interval_usec(m));
+        m->tunables_generation++;
+        if (m->event && m->config.dbus_enabled && !m->bus && !m->bus_retry)
+                bus_start(m);
+        else if (!m->config.dbus_enabled)
+                bus_stop(m);
+        bus_emit_changes(m);
         r = 0;
 done:
         (void)sd_notify(0, "READY=1");
         return r;
+}
+
+static int on_retune_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct manager *m = userdata;
+
+        (void)s, (void)usec;
+        m->last_retune_usec = now_usec(CLOCK_MONOTONIC);
+        (void)manager_adjust(m);
+        (void)sd_event_source_set_time_relative(m->tick, interval_usec(m));
+        return 0;
+}
+
+int manager_request_retune(struct manager *m, uint64_t delay_usec)
+{
+        uint64_t now = now_usec(CLOCK_MONOTONIC), when = now + delay_usec;
+        int enabled = SD_EVENT_OFF, r;
+
+        if (!m->event)
+                return -ENOTCONN;
+        if (m->retune_timer && sd_event_source_get_enabled(m->retune_timer, &enabled) >= 0 &&
+            enabled != SD_EVENT_OFF)
+                return 0; /* one is coming already: coalesce */
+        if (m->last_retune_usec && when < m->last_retune_usec + RETUNE_SPACING_USEC)
+                when = m->last_retune_usec + RETUNE_SPACING_USEC;
+        if (!m->retune_timer) {
+                r = sd_event_add_time(m->event, &m->retune_timer, CLOCK_MONOTONIC, when, 0,
+                                      on_retune_timer, m);
+                if (r < 0)
+                        return r;
+                (void)sd_event_source_set_description(m->retune_timer, "retune");
+                return 0;
+        }
+        r = sd_event_source_set_time(m->retune_timer, when);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->retune_timer, SD_EVENT_ONESHOT);
+        return r;
+}
+
+void manager_config_changed(struct manager *m, uint64_t old_interval_usec)
+{
+        params_from_config(&m->config, &m->params);
+        m->tunables_generation++;
+        if (m->tick && interval_usec(m) != old_interval_usec)
+                (void)sd_event_source_set_time_relative(m->tick, interval_usec(m));
+        bus_emit_changes(m);
 }
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
@@ -481,6 +703,7 @@ static int on_retune(sd_event_source *s, const struct signalfd_siginfo *si, void
         (void)s;
         (void)si;
         log_debug("SIGUSR1: adjusting now");
+        m->last_retune_usec = now_usec(CLOCK_MONOTONIC);
         (void)manager_adjust(m);
         /* Like the stock script: a retune starts a fresh full interval. */
         (void)sd_event_source_set_time_relative(m->tick, interval_usec(m));
@@ -556,6 +779,8 @@ int manager_start(struct manager *m)
         r = watch_events(m);
         if (r < 0)
                 return r;
+
+        bus_start(m);
 
         (void)sd_notifyf(0, "READY=1\nSTATUS=Waiting %lld s for the first adjustment",
                          (long long)m->config.monitor_interval_sec);
