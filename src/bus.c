@@ -1012,6 +1012,12 @@ static void guests_sync(struct manager *m)
         }
 }
 
+void bus_sync_guests(struct manager *m)
+{
+        if (m->bus)
+                guests_sync(m);
+}
+
 /* ---- change notification ---------------------------------------------- */
 
 void bus_emit_changes(struct manager *m)

@@ -17,6 +17,9 @@ void bus_start(struct manager *m);
 void bus_stop(struct manager *m);
 /* After every cycle: guest objects, PropertiesChanged, BalloonAdvised. */
 void bus_after_cycle(struct manager *m);
+/* Guest objects for the VM processes tracked now (also between cycles,
+ * after process events). */
+void bus_sync_guests(struct manager *m);
 /* Properties that may have changed outside a cycle (holds, tunables). */
 void bus_emit_changes(struct manager *m);
 /* Drops every hold (at exit). */

@@ -734,6 +734,9 @@ static int on_events_io(sd_event_source *s, int fd, uint32_t revents, void *user
         (void)fd;
         (void)revents;
         (void)vm_tracker_process_events(m->tracker);
+        /* A VM that just started is visible on the bus at once, so a balloon
+         * daemon can NotifyBalloon about it before the next cycle. */
+        bus_sync_guests(m);
         return 0;
 }
 
