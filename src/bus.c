@@ -21,6 +21,7 @@
 #include "log.h"
 #include "manager.h"
 #include "meminfo.h"
+#include "policy.h"
 #include "util.h"
 
 #define USEC_PER_SEC          1000000ULL
@@ -247,11 +248,6 @@ static int prop_kernel_features(sd_bus *bus, const char *path, const char *inter
                 if (r < 0)
                         return r;
         }
-        if (vm_tracker_events_error(m->tracker) == 0) {
-                r = sd_bus_message_append(reply, "s", "process_events");
-                if (r < 0)
-                        return r;
-        }
         return sd_bus_message_close_container(reply);
 }
 
@@ -433,6 +429,7 @@ static int method_set_tunables(sd_bus_message *msg, void *userdata, sd_bus_error
         uint64_t old_interval = (uint64_t)m->config.monitor_interval_sec * USEC_PER_SEC;
         struct ksm_config next;
         const char *key;
+        unsigned n_keys = 0;
         int r;
 
         r = check_privileged(m, msg, error);
@@ -478,12 +475,17 @@ static int method_set_tunables(sd_bus_message *msg, void *userdata, sd_bus_error
                 r = sd_bus_message_exit_container(msg);
                 if (r < 0)
                         goto fail;
+                n_keys++;
         }
         if (r < 0)
                 goto fail;
         r = sd_bus_message_exit_container(msg);
         if (r < 0)
                 goto fail;
+        if (n_keys == 0) {
+                config_free(&next);
+                return sd_bus_reply_method_return(msg, NULL);
+        }
 
         /* All keys valid: swap the whole set in at once. */
         config_free(&m->config);
@@ -546,7 +548,10 @@ static int method_assess(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         struct manager *m = userdata;
         struct assess_input in = {0};
         struct assess_result out;
+        struct coord_cycle cyc = {0};
+        struct coord_settings cs;
         struct ksm_counters c;
+        struct meminfo mi;
         const char *key;
         int64_t headroom_kib;
         int r;
@@ -584,14 +589,24 @@ static int method_assess(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                 return r;
 
         r = read_counters(m, &c, error);
+        if (r >= 0)
+                r = read_meminfo(m, &mi, error);
         if (r < 0)
                 return r;
-        headroom_kib = m->last.decision.free_kib - m->last.decision.thres_kib;
+        /* Memory now, not as of the last cycle: the caller is about to act. */
+        cyc.free_kib = (int64_t)(mi.mem_free_kib + mi.buffers_kib + mi.cached_kib);
+        cyc.thres_kib = legacy_thres_kib(&m->params, m->mem_total_kib);
+        cyc.mem_total_kib = m->mem_total_kib;
+        cyc.mem_available_kib = (int64_t)mi.mem_available_kib;
+        cyc.has_mem_available = mi.has_mem_available;
+        headroom_kib = cyc.free_kib - cyc.thres_kib;
+        cs = manager_coord_settings(m);
         in.state = m->coord_result.state;
-        in.pressure = m->coord_result.pressure;
+        in.pressure = coord_pressure(&cs, &cyc);
         in.effort = m->coord_result.effort;
         in.saved_bytes_rate = m->saved_bytes_rate;
-        in.headroom_bytes = m->last.valid && headroom_kib > 0 ? (uint64_t)headroom_kib * 1024 : 0;
+        in.interval_usec = (uint64_t)m->config.monitor_interval_sec * USEC_PER_SEC;
+        in.headroom_bytes = headroom_kib > 0 ? (uint64_t)headroom_kib * 1024 : 0;
         coord_assess(&in, &out);
 
         return sd_bus_reply_method_return(
@@ -625,14 +640,25 @@ static void inhibitor_release(struct inhibitor *h, const char *why)
         log_info("Released the %s hold of %s (%s): %s", manager_held_text(h->what), h->who, h->why,
                  why);
         inhibitor_free(h);
-        if (!manager_held(m))
+        if (!manager_held(m)) {
+                manager_hold_released(m);
                 (void)manager_request_retune(m, 0);
+        }
         bus_emit_changes(m);
 }
 
 static int on_inhibitor_hup(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-        (void)s, (void)fd, (void)revents;
+        char discard[256];
+
+        (void)s;
+        /* Only the last close ends a hold; anything a holder writes into the
+         * pipe is read and ignored. */
+        if (!(revents & (EPOLLHUP | EPOLLERR))) {
+                while (read(fd, discard, sizeof(discard)) > 0)
+                        ;
+                return 0;
+        }
         inhibitor_release(userdata, "its holder closed the file descriptor");
         return 0;
 }
@@ -648,24 +674,31 @@ static int on_inhibitor_expire(sd_event_source *s, uint64_t usec, void *userdata
         return 0;
 }
 
+/* "retune", "merge", "retune:merge" or "merge:retune"; nothing else: no
+ * empty parts, no repeats, so a typo is an error rather than a hold. */
 static int parse_what(const char *what, unsigned *ret)
 {
-        char buf[64], *save = NULL, *tok;
         unsigned bits = 0;
+        const char *p = what;
 
-        if (strlen(what) >= sizeof(buf))
-                return -EINVAL;
-        snprintf(buf, sizeof(buf), "%s", what);
-        for (tok = strtok_r(buf, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
-                if (strcmp(tok, "retune") == 0)
-                        bits |= INHIBIT_RETUNE;
-                else if (strcmp(tok, "merge") == 0)
-                        bits |= INHIBIT_MERGE;
+        for (;;) {
+                const char *end = strchrnul(p, ':');
+                size_t len = (size_t)(end - p);
+                unsigned bit;
+
+                if (len == 6 && strncmp(p, "retune", 6) == 0)
+                        bit = INHIBIT_RETUNE;
+                else if (len == 5 && strncmp(p, "merge", 5) == 0)
+                        bit = INHIBIT_MERGE;
                 else
                         return -EINVAL;
+                if (bits & bit)
+                        return -EINVAL;
+                bits |= bit;
+                if (*end == '\0')
+                        break;
+                p = end + 1;
         }
-        if (!bits)
-                return -EINVAL;
         *ret = bits;
         return 0;
 }
@@ -741,8 +774,7 @@ static int method_inhibit(sd_bus_message *msg, void *userdata, sd_bus_error *err
         }
         m->inhibitors[m->n_inhibitors++] = h;
         log_info("%s holds KSM (%s) for: %s", h->who, manager_held_text(h->what), h->why);
-        if (bits & INHIBIT_MERGE)
-                manager_apply_merge_hold(m);
+        manager_apply_hold(m, bits);
         bus_emit_changes(m);
         return 1;
 }

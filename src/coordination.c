@@ -76,7 +76,8 @@ void coord_update(const struct coord_settings *s, const struct coord_cycle *c,
 
         /* "At maximum effort and still short": scanning as fast as the
          * configuration allows and the last decision was a boost. */
-        max_effort = c->running && c->boost && c->pages_to_scan >= s->npages_max;
+        /* Decisions made while held are not applied: they do not count. */
+        max_effort = !c->held && c->running && c->boost && c->pages_to_scan >= s->npages_max;
         if (max_effort) {
                 if (state->max_effort_cycles == 0)
                         state->short_since_usec = c->now_usec;
@@ -138,7 +139,10 @@ void coord_assess(const struct assess_input *in, struct assess_result *ret)
                         ret->eta_usec <= in->max_wait_usec ? RECOMMEND_WAIT : RECOMMEND_BALLOON;
                 return;
         }
-        /* No rate yet: worth waiting only while KSM is still ramping up. */
-        ret->recommend = in->state == KSM_STATE_MERGING && in->effort < 1000 ? RECOMMEND_WAIT
-                                                                             : RECOMMEND_BALLOON;
+        /* No rate yet: worth waiting only while KSM is still ramping up, and
+         * only for a caller willing to wait for its next step. */
+        ret->recommend = in->state == KSM_STATE_MERGING && in->effort < 1000 &&
+                                         in->max_wait_usec >= in->interval_usec
+                                 ? RECOMMEND_WAIT
+                                 : RECOMMEND_BALLOON;
 }

@@ -78,6 +78,7 @@ struct assess_input {
         enum pressure pressure;
         uint32_t effort;
         uint64_t saved_bytes_rate; /* bytes per second over the last interval */
+        uint64_t interval_usec;    /* until KSM's next step up */
         uint64_t headroom_bytes;   /* free - threshold, 0 when short */
 };
 

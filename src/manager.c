@@ -160,10 +160,29 @@ int manager_new(const struct manager_options *opts, struct ksm_config *config, s
         }
         m->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
         {
-                /* Until the first cycle, say what the kernel is doing. */
+                /* Until the first cycle, say what the kernel is doing and how
+                 * short memory is, and know the VMs. */
+                struct coord_settings cs = manager_coord_settings(m);
+                struct meminfo mi;
                 uint64_t run = 0;
+
                 (void)ksm_sysfs_read_u64(&m->sysfs, KSM_RUN, &run);
                 m->coord_result.state = run == 1 ? KSM_STATE_MERGING : KSM_STATE_STOPPED;
+                if (meminfo_read(opts->proc_dir, &mi) >= 0) {
+                        struct coord_cycle c = {
+                                .free_kib =
+                                        (int64_t)(mi.mem_free_kib + mi.buffers_kib + mi.cached_kib),
+                                .thres_kib = legacy_thres_kib(&m->params, m->mem_total_kib),
+                                .mem_total_kib = m->mem_total_kib,
+                                .mem_available_kib = (int64_t)mi.mem_available_kib,
+                                .has_mem_available = mi.has_mem_available,
+                        };
+                        m->coord_result.pressure = coord_pressure(&cs, &c);
+                }
+                r = vm_tracker_refresh(m->tracker, now_usec(CLOCK_MONOTONIC));
+                if (r < 0)
+                        log_warning("Failed to scan for VM processes, retrying each cycle: %s",
+                                    strerror(-r));
         }
         /* ksmd's CPU time is what KSM costs; not finding it is no error. */
         if (ksmd_find("/proc", &m->ksmd_pid) < 0)
@@ -459,17 +478,25 @@ static void update_coordination(struct manager *m, const struct meminfo *mi)
         }
 }
 
-void manager_apply_merge_hold(struct manager *m)
+void manager_apply_hold(struct manager *m, unsigned what)
 {
         int r;
 
-        if (!m->opts.dry_run) {
+        if ((what & INHIBIT_MERGE) && !m->opts.dry_run) {
                 r = write_knob(m, KNOB_RUN, 0);
                 if (r < 0)
                         log_error("Failed to stop KSM for a merge hold: %s", strerror(-r));
         }
         m->coord_result.state = KSM_STATE_HELD;
         m->coord_result.advise_balloon = false;
+}
+
+void manager_hold_released(struct manager *m)
+{
+        /* Until the retune that follows, report what the last decision was. */
+        m->coord_result.state = m->last.valid && m->last.decision.action == POLICY_START
+                                        ? KSM_STATE_MERGING
+                                        : KSM_STATE_STOPPED;
 }
 
 int manager_adjust(struct manager *m)
@@ -784,6 +811,7 @@ int manager_start(struct manager *m)
                 return r;
 
         bus_start(m);
+        bus_sync_guests(m);
 
         (void)sd_notifyf(0, "READY=1\nSTATUS=Waiting %lld s for the first adjustment",
                          (long long)m->config.monitor_interval_sec);

@@ -143,6 +143,8 @@ const char *manager_held_text(unsigned what);
 int manager_request_retune(struct manager *m, uint64_t delay_usec);
 /* Applies a validated configuration change made at run time (SetTunables). */
 void manager_config_changed(struct manager *m, uint64_t old_interval_usec);
-/* Writes run=0 now (a merge hold was taken). */
-void manager_apply_merge_hold(struct manager *m);
+/* A hold was taken: State=held at once, and run=0 now for a merge hold. */
+void manager_apply_hold(struct manager *m, unsigned what);
+/* The last hold ended. */
+void manager_hold_released(struct manager *m);
 struct coord_settings manager_coord_settings(const struct manager *m);

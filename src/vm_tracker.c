@@ -312,6 +312,17 @@ int vm_tracker_sample(struct vm_tracker *t, uint64_t now_usec, struct vm_sample 
         return 0;
 }
 
+int vm_tracker_refresh(struct vm_tracker *t, uint64_t now_usec)
+{
+        int r = vm_tracker_process_events(t);
+
+        if (r < 0)
+                t->need_full_scan = true;
+        if (t->need_full_scan)
+                return full_scan(t, now_usec);
+        return 0;
+}
+
 const pid_t *vm_tracker_pids(const struct vm_tracker *t, size_t *ret_n)
 {
         *ret_n = t->n_pids;

@@ -43,6 +43,10 @@ int vm_tracker_process_events(struct vm_tracker *t);
  * committed metric of its processes. */
 int vm_tracker_sample(struct vm_tracker *t, uint64_t now_usec, struct vm_sample *ret);
 
+/* Brings the set up to date without reading any metric (a full scan the
+ * first time), so that the VMs are known before the first sample. */
+int vm_tracker_refresh(struct vm_tracker *t, uint64_t now_usec);
+
 /* The tracked PIDs, sorted; valid until the next call into the tracker. */
 const pid_t *vm_tracker_pids(const struct vm_tracker *t, size_t *ret_n);
 void vm_tracker_get_stats(const struct vm_tracker *t, struct vm_tracker_stats *ret);

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Checks that the man pages lint clean and document every command-line option
-# and configuration key the binary knows, and that the shipped configuration
-# files parse to the built-in defaults.
+# and configuration key the binary knows and every name of the D-Bus
+# interface, and that the shipped configuration files parse to the built-in
+# defaults.
 #
 # usage: test_docs.sh KSMTUNED_BINARY SOURCE_DIR
 set -u
@@ -17,6 +18,8 @@ fi
 
 man8=$src/man/ksmtuned.8
 man5=$src/man/ksmtuned.conf.5
+manbus=$src/man/org.ksmtuned1.5
+bus_c=$src/src/bus.c
 conf=$src/conf/ksmtuned.conf
 cfg=$src/conf/ksmtuned.cfg.example
 
@@ -95,6 +98,44 @@ else
                 ok "conf/ksmtuned.conf and conf/ksmtuned.cfg.example show all $nkeys keys"
         elif [ "$nkeys" -gt 0 ]; then
                 fail "conf/ksmtuned.conf and conf/ksmtuned.cfg.example lack keys: ${missingconf[*]}"
+        fi
+fi
+
+# (e) every property, method and signal of org.ksmtuned1.Manager and
+# org.ksmtuned1.Guest, and every org.ksmtuned1 error, is in org.ksmtuned1(5).
+# The names come from the vtables in src/bus.c, so no bus is needed. A member
+# name counts as documented when it appears as a word on a font-macro line
+# (.B, .BR, .BI, .IB, .RB) of the page, as the headings of its entries are,
+# not merely somewhere in running text ("Free", "Run" and "Id" are words).
+if [ ! -f "$manbus" ]; then
+        fail "org.ksmtuned1.5 is missing"
+elif [ ! -f "$bus_c" ]; then
+        fail "src/bus.c is missing"
+else
+        plain "$manbus" >"$tmp/bus5.txt"
+        grep -E '^\.(B|BR|BI|IB|RB)[[:space:]]' "$tmp/bus5.txt" >"$tmp/bus5-marked.txt"
+        # One line, so that a macro whose name is on the next line counts too.
+        members=$(tr '\n' ' ' <"$bus_c" |
+                grep -oE '(SD_BUS_PROPERTY|SD_BUS_METHOD_WITH_ARGS|SD_BUS_SIGNAL_WITH_ARGS|COUNTER|COUNTER_CHANGES)\([[:space:]]*"[A-Za-z0-9_]+"' |
+                sed 's/.*"\(.*\)"$/\1/' | sort -u)
+        errors=$(grep -oE '"org\.ksmtuned1\.[A-Za-z0-9_]+"' "$bus_c" | tr -d '"' |
+                grep -vE '^org\.ksmtuned1\.(Manager|Guest)$' | sort -u)
+        nmembers=$(wc -w <<<"$members")
+        missing=()
+        for n in $members; do
+                grep -qw -- "$n" "$tmp/bus5-marked.txt" || missing+=("$n")
+        done
+        for e in $errors; do
+                grep -qF -- "$e" "$tmp/bus5.txt" || missing+=("$e")
+        done
+        # The Manager alone has more than 30 members: fewer means the
+        # vtables changed shape and this parser no longer sees them.
+        if [ "$nmembers" -lt 30 ]; then
+                fail "found only $nmembers D-Bus member names in src/bus.c: $members"
+        elif [ ${#missing[@]} -eq 0 ]; then
+                ok "org.ksmtuned1.5 documents all $nmembers D-Bus members and $(wc -w <<<"$errors") errors"
+        else
+                fail "org.ksmtuned1.5 lacks: ${missing[*]}"
         fi
 fi
 

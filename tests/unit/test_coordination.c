@@ -163,9 +163,14 @@ static void test_assess(void **state)
         assert_int_equal(out.recommend, RECOMMEND_BALLOON);
 
         in.saved_bytes_rate = 0; /* ramping up, no rate yet */
+        in.interval_usec = 60000000;
         coord_assess(&in, &out);
         assert_int_equal(out.recommend, RECOMMEND_WAIT);
         assert_int_equal(out.eta_usec, UINT64_MAX);
+        in.max_wait_usec = 0; /* a caller who will not wait for KSM's next step */
+        coord_assess(&in, &out);
+        assert_int_equal(out.recommend, RECOMMEND_BALLOON);
+        in.max_wait_usec = 60000000;
         in.effort = 1000; /* at the limit and nothing merges */
         coord_assess(&in, &out);
         assert_int_equal(out.recommend, RECOMMEND_BALLOON);
