@@ -556,7 +556,14 @@ static int gather(const struct options *o, struct ksm_status *s, struct vm_entry
         return status_local(o, s, vms, n);
 }
 
-static int verb_status(const struct options *o)
+enum report_kind {
+        REPORT_STATUS,
+        REPORT_VMS,
+        REPORT_METRICS,
+};
+
+/* The reading verbs: gather once, print in the asked-for form. */
+static int report(const struct options *o, enum report_kind kind)
 {
         struct ksm_status s;
         struct vm_entry *vms;
@@ -567,57 +574,33 @@ static int verb_status(const struct options *o)
         if (r)
                 return r;
         vm_entries_sort(vms, n);
-        if (o->json) {
-                if (o->vms) {
-                        /* One object: the status, with the VMs under "vms_detail". */
+        switch (kind) {
+        case REPORT_METRICS: ksm_status_print_prometheus(&s, vms, n, stdout); break;
+        case REPORT_VMS:
+                if (o->json)
+                        vm_entries_print_json(vms, n, s.page_size, stdout);
+                else
+                        vm_entries_print_human(vms, n, s.page_size, stdout);
+                break;
+        case REPORT_STATUS:
+                if (o->json && o->vms) {
+                        /* One object: the status and the VMs side by side. */
                         fputs("{\"status\":", stdout);
                         ksm_status_print_json(&s, stdout);
                         fputs(",\"vms\":", stdout);
                         vm_entries_print_json(vms, n, s.page_size, stdout);
                         fputs("}\n", stdout);
-                } else
+                } else if (o->json)
                         ksm_status_print_json(&s, stdout);
-        } else {
-                ksm_status_print_human(&s, stdout);
-                if (o->vms) {
-                        fputc('\n', stdout);
-                        vm_entries_print_human(vms, n, s.page_size, stdout);
+                else {
+                        ksm_status_print_human(&s, stdout);
+                        if (o->vms) {
+                                fputc('\n', stdout);
+                                vm_entries_print_human(vms, n, s.page_size, stdout);
+                        }
                 }
+                break;
         }
-        free(vms);
-        return EXIT_OK;
-}
-
-static int verb_vms(const struct options *o)
-{
-        struct ksm_status s;
-        struct vm_entry *vms;
-        size_t n;
-        int r;
-
-        r = gather(o, &s, &vms, &n);
-        if (r)
-                return r;
-        vm_entries_sort(vms, n);
-        if (o->json)
-                vm_entries_print_json(vms, n, s.page_size, stdout);
-        else
-                vm_entries_print_human(vms, n, s.page_size, stdout);
-        free(vms);
-        return EXIT_OK;
-}
-
-static int verb_metrics(const struct options *o)
-{
-        struct ksm_status s;
-        struct vm_entry *vms;
-        size_t n;
-        int r;
-
-        r = gather(o, &s, &vms, &n);
-        if (r)
-                return r;
-        ksm_status_print_prometheus(&s, vms, n, stdout);
         free(vms);
         return EXIT_OK;
 }
@@ -636,7 +619,7 @@ static int verb_stats(const struct options *o)
         struct sigaction sa = {.sa_handler = on_sigint};
 
         if (!o->watch)
-                return verb_status(o);
+                return report(o, REPORT_STATUS);
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         while (!stop_watching) {
@@ -966,13 +949,13 @@ int main(int argc, char **argv)
         if (strcmp(verb, "start") == 0 || strcmp(verb, "stop") == 0)
                 return verb_start_stop(&o, strcmp(verb, "start") == 0);
         if (strcmp(verb, "status") == 0)
-                return verb_status(&o);
+                return report(&o, REPORT_STATUS);
         if (strcmp(verb, "vms") == 0)
-                return verb_vms(&o);
+                return report(&o, REPORT_VMS);
         if (strcmp(verb, "stats") == 0)
                 return verb_stats(&o);
         if (strcmp(verb, "metrics") == 0)
-                return verb_metrics(&o);
+                return report(&o, REPORT_METRICS);
         if (strcmp(verb, "retune") == 0)
                 return call_simple("Retune", "retune");
         if (strcmp(verb, "set") == 0)
