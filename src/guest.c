@@ -12,13 +12,48 @@
 /* QEMU command lines with many devices run to tens of KiB. */
 #define CMDLINE_MAX_BYTES (256 * 1024)
 
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *p)
+{
+        size_t n;
+        unsigned cp;
+
+        if (p[0] < 0x80)
+                return 1;
+        if (p[0] >= 0xc2 && p[0] <= 0xdf)
+                n = 2, cp = p[0] & 0x1f;
+        else if (p[0] >= 0xe0 && p[0] <= 0xef)
+                n = 3, cp = p[0] & 0x0f;
+        else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+                n = 4, cp = p[0] & 0x07;
+        else
+                return 0;
+        for (size_t i = 1; i < n; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+                return 0;
+        return n;
+}
+
+/* Copies at most n bytes, cut to GUEST_ID_MAX - 1; D-Bus strings, JSON and
+ * Prometheus labels must be UTF-8, so a byte that is not part of a valid
+ * sequence (or a sequence the cut split) becomes '?'. */
 static void copy_value(char *dst, const char *src, size_t n)
 {
-        size_t i;
+        size_t i, l;
 
         for (i = 0; i + 1 < GUEST_ID_MAX && i < n && src[i]; i++)
                 dst[i] = src[i];
         dst[i] = '\0';
+        for (i = 0; dst[i]; i += l)
+                if ((l = utf8_len((const unsigned char *)dst + i)) == 0) {
+                        dst[i] = '?';
+                        l = 1;
+                }
 }
 
 /* "-name guest=vm1,debug-threads=on", "-name vm1,process=qemu:vm1", "-name vm1" */

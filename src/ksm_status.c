@@ -55,6 +55,9 @@ void ksm_status_print_human(const struct ksm_status *s, FILE *f)
                 fprintf(f, "Driven by:   ksmtuned %s, policy %s, state %s%s%s\n", s->version,
                         s->mode, s->state, s->inhibited[0] ? ", held: " : "",
                         s->inhibited[0] ? s->inhibited : "");
+        else if (s->daemon_failed)
+                fprintf(f, "Driven by:   ksmtuned answered with an error; figures from sysfs "
+                           "alone\n");
         else
                 fprintf(f, "Driven by:   no ksmtuned daemon reachable; figures from sysfs alone\n");
 
@@ -198,8 +201,8 @@ void ksm_status_print_prometheus(const struct ksm_status *s, const struct vm_ent
         fprintf(f, "ksm_run %" PRIu64 "\n", c->run);
         metric(f, "ksm_pages_to_scan", "gauge", "Pages ksmd scans per batch.");
         fprintf(f, "ksm_pages_to_scan %" PRIu64 "\n", c->pages_to_scan);
-        metric(f, "ksm_sleep_milliseconds", "gauge", "ksmd sleep between batches.");
-        fprintf(f, "ksm_sleep_milliseconds %" PRIu64 "\n", c->sleep_millisecs);
+        metric(f, "ksm_sleep_seconds", "gauge", "ksmd sleep between batches (sleep_millisecs).");
+        fprintf(f, "ksm_sleep_seconds %.3f\n", (double)c->sleep_millisecs / 1000.0);
         metric(f, "ksm_pages_shared", "gauge", "KSM pages in use (each backs many mappings).");
         fprintf(f, "ksm_pages_shared %" PRIu64 "\n", c->pages_shared);
         metric(f, "ksm_pages_sharing", "gauge", "Mappings sharing a KSM page: pages saved.");
@@ -270,13 +273,13 @@ void vm_entries_print_human(const struct vm_entry *v, size_t n, uint64_t page_si
         bool missing = false;
         char rss[32], merged[32];
 
-        fprintf(f, "%8s  %-24s %10s %12s %10s %12s\n", "PID", "NAME", "RSS", "MERGED", "ZERO",
+        fprintf(f, "%8s  %-24s %10s %12s %10s %16s\n", "PID", "NAME", "RSS", "MERGED", "ZERO",
                 "PROFIT");
         for (size_t i = 0; i < n; i++) {
                 human_size(v[i].rss_bytes, rss, sizeof(rss));
                 if (!v[i].has_ksm_stat) {
                         missing = true;
-                        fprintf(f, "%8d  %-24.24s %10s %12s %10s %12s\n", (int)v[i].pid,
+                        fprintf(f, "%8d  %-24.24s %10s %12s %10s %16s\n", (int)v[i].pid,
                                 v[i].name[0] ? v[i].name : v[i].id, rss, "-", "-", "-");
                         continue;
                 }

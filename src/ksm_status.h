@@ -16,6 +16,7 @@
 
 struct ksm_status {
         bool from_daemon;
+        bool daemon_failed; /* it runs but answered with an error: sysfs figures */
         /* daemon view (from_daemon only) */
         char version[32];
         char mode[32];

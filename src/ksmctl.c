@@ -114,16 +114,18 @@ static int report_bus_error(const char *what, const sd_bus_error *e, int r)
         return code;
 }
 
-/* Connects and checks that the daemon owns its name: 0, or an exit code. */
-static int connect_daemon(sd_bus **ret)
+/* Connects and checks that the daemon owns its name: 0, or an exit code.
+ * Quiet for reading verbs, which fall back to sysfs and say so there. */
+static int connect_daemon_quiet(sd_bus **ret, bool quiet)
 {
         sd_bus *bus = NULL;
         int r;
 
         r = sd_bus_open_system(&bus);
         if (r < 0) {
-                fprintf(stderr, "ksmctl: ksmtuned is not running (no system bus: %s)\n",
-                        strerror(-r));
+                if (!quiet)
+                        fprintf(stderr, "ksmctl: ksmtuned is not running (no system bus: %s)\n",
+                                strerror(-r));
                 return EXIT_NO_DAEMON;
         }
         r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
@@ -142,12 +144,19 @@ static int connect_daemon(sd_bus **ret)
         }
         if (r < 0) {
                 sd_bus_flush_close_unref(bus);
-                fprintf(stderr, "ksmctl: ksmtuned is not running (no %s on the system bus)\n",
-                        BUS_NAME);
+                if (!quiet)
+                        fprintf(stderr,
+                                "ksmctl: ksmtuned is not running (no %s on the system bus)\n",
+                                BUS_NAME);
                 return EXIT_NO_DAEMON;
         }
         *ret = bus;
         return 0;
+}
+
+static int connect_daemon(sd_bus **ret)
+{
+        return connect_daemon_quiet(ret, false);
 }
 
 static void copy_str(char *dst, size_t size, const char *src)
@@ -213,6 +222,10 @@ static int status_from_daemon(sd_bus *bus, struct ksm_status *s, bool *has_ksm_s
                         while (r >= 0 && (r = sd_bus_message_read(reply, "s", &str)) > 0)
                                 if (strcmp(str, "ksm_stat") == 0)
                                         *has_ksm_stat = true;
+                                else if (strcmp(str, "general_profit") == 0)
+                                        s->counters.has_general_profit = true;
+                                else if (strcmp(str, "ksm_zero_pages") == 0)
+                                        s->counters.has_zero_pages = true;
                         if (r >= 0)
                                 r = sd_bus_message_exit_container(reply);
                 } else if (strcmp(k, "Tunables") == 0) {
@@ -273,8 +286,6 @@ static int status_from_daemon(sd_bus *bus, struct ksm_status *s, bool *has_ksm_s
                 fprintf(stderr, "ksmctl: unexpected reply from ksmtuned: %s\n", strerror(-r));
                 return EXIT_ERROR;
         }
-        s->counters.has_general_profit = true;
-        s->counters.has_zero_pages = true;
         s->has_ksmd_cpu = true;
         s->has_committed = true;
         s->npages_min = tun_min;
@@ -542,7 +553,7 @@ static int gather(const struct options *o, struct ksm_status *s, struct vm_entry
 
         *vms = NULL;
         *n = 0;
-        if (!o->no_daemon && connect_daemon(&bus) == 0) {
+        if (!o->no_daemon && connect_daemon_quiet(&bus, true) == 0) {
                 r = status_from_daemon(bus, s, &has_ksm_stat);
                 if (r == 0)
                         r = vms_from_daemon(bus, has_ksm_stat, vms, n);
@@ -551,7 +562,11 @@ static int gather(const struct options *o, struct ksm_status *s, struct vm_entry
                         s->vms = (uint32_t)*n;
                         return 0;
                 }
-                /* The daemon answered badly: fall back rather than show nothing. */
+                /* The daemon answered badly (said on stderr): fall back rather
+                 * than show nothing, and say why in the output too. */
+                r = status_local(o, s, vms, n);
+                s->daemon_failed = true;
+                return r;
         }
         return status_local(o, s, vms, n);
 }
@@ -783,6 +798,14 @@ static int verb_set(int argc, char **argv)
         return r;
 }
 
+static volatile pid_t inhibit_child;
+
+static void forward_signal(int sig)
+{
+        if (inhibit_child > 0)
+                kill(inhibit_child, sig);
+}
+
 static int verb_inhibit(const struct options *o, int argc, char **argv)
 {
         sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -826,7 +849,15 @@ static int verb_inhibit(const struct options *o, int argc, char **argv)
                 fprintf(stderr, "ksmctl: inhibit: %s: %s\n", argv[0], strerror(errno));
                 _exit(127);
         }
-        signal(SIGINT, SIG_IGN); /* the command handles Ctrl-C; we wait for it */
+        /* Signals meant for ksmctl go to the command: the hold must last as
+         * long as the command does, however it is asked to stop. */
+        inhibit_child = child;
+        {
+                struct sigaction sa = {.sa_handler = forward_signal};
+                sigaction(SIGINT, &sa, NULL);
+                sigaction(SIGTERM, &sa, NULL);
+                sigaction(SIGHUP, &sa, NULL);
+        }
         while (waitpid(child, &status, 0) < 0 && errno == EINTR)
                 ;
         close(fd); /* releases the hold */
@@ -936,6 +967,8 @@ static int parse_options(int argc, char **argv, struct options *o, const char **
         return -1;
 }
 
+static int run_verb(const struct options *op, const char *verb, int argc, char **argv);
+
 int main(int argc, char **argv)
 {
         struct options o = {.sysfs_dir = "/sys/kernel/mm/ksm", .proc_dir = "/proc", .watch_sec = 2};
@@ -945,6 +978,19 @@ int main(int argc, char **argv)
         r = parse_options(argc, argv, &o, &verb);
         if (r >= 0)
                 return r;
+        r = run_verb(&o, verb, argc, argv);
+        /* "ksmctl metrics > f.tmp && mv f.tmp f" must not install a
+         * truncated file: a failed write of the output is a failure. */
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                fprintf(stderr, "ksmctl: failed to write the output: %s\n", strerror(errno));
+                return EXIT_FAILED;
+        }
+        return r;
+}
+
+static int run_verb(const struct options *op, const char *verb, int argc, char **argv)
+{
+        struct options o = *op;
 
         if (strcmp(verb, "start") == 0 || strcmp(verb, "stop") == 0)
                 return verb_start_stop(&o, strcmp(verb, "start") == 0);
