@@ -3,7 +3,9 @@
 # KSMT_DEST_DIR (relative to the sysconfdir rule below) and KSMT_DEST_NAME.
 # The prefix is read at install time, so "cmake --install --prefix /usr"
 # puts it in /etc as GNUInstallDirs does for /usr.
-if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+if(IS_ABSOLUTE "${KSMT_DEST_DIR}")
+  set(_dir "${KSMT_DEST_DIR}") # e.g. dh passes -DCMAKE_INSTALL_SYSCONFDIR=/etc
+elseif(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
   set(_dir "/${KSMT_DEST_DIR}")
 else()
   set(_dir "${CMAKE_INSTALL_PREFIX}/${KSMT_DEST_DIR}")
