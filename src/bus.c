@@ -26,6 +26,7 @@
 
 #define USEC_PER_SEC          1000000ULL
 #define BUS_RETRY_USEC        (5 * USEC_PER_SEC)
+#define BUS_RETRY_MAX_USEC    (60 * USEC_PER_SEC)
 #define NOTIFY_DEBOUNCE_USEC  (100 * 1000ULL)
 #define ERROR_INVALID_TUNABLE "org.ksmtuned1.InvalidTunable"
 #define ERROR_NO_SUCH_GUEST   "org.ksmtuned1.NoSuchGuest"
@@ -1110,14 +1111,19 @@ void bus_after_cycle(struct manager *m)
 
 static int on_bus_retry(sd_event_source *s, uint64_t usec, void *userdata);
 
+/* 5 s, then doubling up to a minute: a bus that comes back is found soon,
+ * a host without one is not polled (or logged at debug level) every 5 s. */
 static void schedule_retry(struct manager *m)
 {
+        uint64_t delay = m->bus_retry_usec ? m->bus_retry_usec : BUS_RETRY_USEC;
+
+        m->bus_retry_usec = delay * 2 > BUS_RETRY_MAX_USEC ? BUS_RETRY_MAX_USEC : delay * 2;
         if (m->bus_retry) {
-                (void)sd_event_source_set_time_relative(m->bus_retry, BUS_RETRY_USEC);
+                (void)sd_event_source_set_time_relative(m->bus_retry, delay);
                 (void)sd_event_source_set_enabled(m->bus_retry, SD_EVENT_ONESHOT);
                 return;
         }
-        if (sd_event_add_time_relative(m->event, &m->bus_retry, CLOCK_MONOTONIC, BUS_RETRY_USEC,
+        if (sd_event_add_time_relative(m->event, &m->bus_retry, CLOCK_MONOTONIC, delay,
                                        USEC_PER_SEC / 10, on_bus_retry, m) >= 0)
                 (void)sd_event_source_set_description(m->bus_retry, "bus-retry");
 }
@@ -1138,6 +1144,7 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *er
         (void)msg, (void)error;
         log_warning("Lost the system bus connection; reconnecting");
         m->bus_warned = true;
+        m->bus_retry_usec = 0;
         /* Not from inside the bus's own callback: the retry timer does it. */
         schedule_retry(m);
         return 0;
@@ -1195,6 +1202,7 @@ static void try_connect(struct manager *m)
                 schedule_retry(m);
                 return;
         }
+        m->bus_retry_usec = 0;
         if (m->bus_warned)
                 log_info("Serving %s on the system bus again", BUS_NAME);
         else

@@ -104,6 +104,7 @@ struct manager {
         /* D-Bus */
         sd_bus *bus;
         sd_event_source *bus_retry;
+        uint64_t bus_retry_usec; /* the next retry's delay; 0: the first */
         bool bus_warned;
         struct inhibitor *inhibitors[INHIBITORS_MAX];
         size_t n_inhibitors;
