@@ -47,64 +47,9 @@ chmod 755 "$WORK" # the unprivileged user reads trees and reaches the bus here
 PIDS=()
 DAEMON=""
 
-# A private bus: tests/dbus/bus.sh where it exists, else a minimal one.
-if [ -f "$HERE/../dbus/bus.sh" ]; then
-        # shellcheck source=/dev/null
-        . "$HERE/../dbus/bus.sh"
-else
-        BUS_PID=""
-        BUS_DIR=""
-        bus_start() {
-                local dir=$1 i
-                BUS_DIR=$dir
-                mkdir -p "$dir"
-                chmod 755 "$dir"
-                cat > "$dir/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <auth>EXTERNAL</auth>
-  <listen>unix:path=$dir/system_bus_socket</listen>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-  </policy>
-  <include>$(realpath "$HERE/../../conf/org.ksmtuned1.conf")</include>
-</busconfig>
-EOF
-                dbus-daemon --config-file="$dir/bus.conf" --nofork --print-address > "$dir/address" 2> "$dir/bus.log" &
-                BUS_PID=$!
-                for ((i = 0; i < 500; i++)); do
-                        [ -s "$dir/address" ] && break
-                        sleep 0.02
-                done
-                [ -s "$dir/address" ] || { cat "$dir/bus.log" >&2; return 1; }
-                export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$dir/system_bus_socket"
-                chmod 777 "$dir/system_bus_socket"
-        }
-        bus_stop() {
-                [ -n "$BUS_PID" ] && { kill -TERM "$BUS_PID" 2> /dev/null; wait "$BUS_PID" 2> /dev/null; }
-                BUS_PID=""
-                [ -n "$BUS_DIR" ] && rm -f "$BUS_DIR/system_bus_socket"
-                return 0
-        }
-        bus_has_name() {
-                [ "$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus \
-                        org.freedesktop.DBus NameHasOwner s "$1" 2> /dev/null)" = "b true" ]
-        }
-fi
+# A private system-like bus with the shipped policy (bus_start/bus_stop).
+# shellcheck source=../dbus/bus.sh
+. "$HERE/../dbus/bus.sh"
 
 cleanup() {
         local p
