@@ -177,25 +177,9 @@ OURS_BIN=$(realpath "$OURS_BIN")
 
 STOCK_NAME=-
 if [[ " $POLICIES " == *" stock "* ]]; then
-        # Debian's script (GPL): fetched and run, never copied into the repository.
-        if [[ -z ${STOCK_SCRIPT:-} ]]; then
-                cache=${KSMTUNED_STOCK_CACHE:-${TMPDIR:-/tmp}/ksmtuned-stock-cache}
-                mkdir -p "$cache"
-                deb=$(find "$cache" -maxdepth 1 -name 'ksmtuned_*.deb' | sort | tail -n 1)
-                if [[ -z $deb ]]; then
-                        chmod 755 "$cache" # apt-get download runs as _apt
-                        (cd "$cache" && apt-get -q download ksmtuned) >"$WORK/apt.log" 2>&1 ||
-                                skip "cannot download Debian's ksmtuned (apt-get download ksmtuned)"
-                        deb=$(find "$cache" -maxdepth 1 -name 'ksmtuned_*.deb' | sort | tail -n 1)
-                        [[ -n $deb ]] || skip "apt-get download left no ksmtuned_*.deb in $cache"
-                fi
-                dpkg -x "$deb" "$WORK/stock" || skip "cannot unpack $deb"
-                STOCK_SCRIPT=$WORK/stock/usr/sbin/ksmtuned
-                STOCK_NAME=${deb##*/}
-        else
-                STOCK_NAME=$STOCK_SCRIPT
-        fi
-        [[ -f $STOCK_SCRIPT ]] || skip "no stock script at $STOCK_SCRIPT"
+        # shellcheck source=stock.sh
+        . "$here/stock.sh"
+        stock_fetch "$WORK"
 fi
 
 CC=${CC:-cc}
