@@ -64,6 +64,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tests/helpers/qemu_size.h"
+
 #define HUGE_ALIGN (2UL * 1024 * 1024)
 
 enum page_class { PC_IDENTICAL, PC_ZERO, PC_UNIQUE, PC_VOLATILE, PC_N };
@@ -104,29 +106,6 @@ static uint64_t hash_str(const char *s)
         for (; *s != '\0'; s++)
                 h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
         return h;
-}
-
-/* Parses "64", "64M" or "1G" into bytes; returns 0 on a malformed value. */
-static size_t parse_size(const char *s)
-{
-        char *end;
-        unsigned long long mib;
-
-        errno = 0;
-        mib = strtoull(s, &end, 10);
-        if (errno != 0 || end == s || s[0] == '-')
-                return 0;
-        if (*end == 'G' || *end == 'g') {
-                if (mib > ULLONG_MAX / 1024)
-                        return 0;
-                mib *= 1024;
-                end++;
-        } else if (*end == 'M' || *end == 'm') {
-                end++;
-        }
-        if (*end != '\0' || mib == 0 || mib > SIZE_MAX / (1024 * 1024))
-                return 0;
-        return (size_t)mib * 1024 * 1024;
 }
 
 static bool parse_ulong(const char *s, unsigned long max, unsigned long *out)
@@ -276,7 +255,7 @@ int main(int argc, char **argv)
                 if (strcmp(argv[i], "-m") == 0) {
                         if (++i == argc)
                                 usage("-m needs a size");
-                        size = parse_size(argv[i]);
+                        size = qemu_parse_size(argv[i]);
                         if (size == 0)
                                 usage("bad -m size (want N, NM or NG, N > 0)");
                 } else if (strcmp(argv[i], "-name") == 0) {

@@ -32,6 +32,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "qemu_size.h"
+
 static const char *prog = "fake_vm";
 
 static void usage(const char *why)
@@ -39,29 +41,6 @@ static void usage(const char *why)
         fprintf(stderr, "%s: %s\n", prog, why);
         fprintf(stderr, "usage: %s -m SIZE[M|G] [-name NAME] [ignored qemu options...]\n", prog);
         exit(2);
-}
-
-/* Parses "64", "64M" or "1G" into bytes; returns 0 on a malformed value. */
-static size_t parse_size(const char *s)
-{
-        char *end;
-        unsigned long long mib;
-
-        errno = 0;
-        mib = strtoull(s, &end, 10);
-        if (errno != 0 || end == s || s[0] == '-')
-                return 0;
-        if (*end == 'G' || *end == 'g') {
-                if (mib > ULLONG_MAX / 1024)
-                        return 0;
-                mib *= 1024;
-                end++;
-        } else if (*end == 'M' || *end == 'm') {
-                end++;
-        }
-        if (*end != '\0' || mib == 0 || mib > SIZE_MAX / (1024 * 1024))
-                return 0;
-        return (size_t)mib * 1024 * 1024;
 }
 
 /* Publishes our pid atomically: readers polling FILE never see half a line. */
@@ -98,7 +77,7 @@ int main(int argc, char **argv)
                 if (strcmp(argv[i], "-m") == 0) {
                         if (++i == argc)
                                 usage("-m needs a size");
-                        size = parse_size(argv[i]);
+                        size = qemu_parse_size(argv[i]);
                         if (size == 0)
                                 usage("bad -m size (want N, NM or NG, N > 0)");
                 } else if (strcmp(argv[i], "-name") == 0) {
