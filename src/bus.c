@@ -268,17 +268,10 @@ static const struct {
 
 static int64_t tunable_value(const struct ksm_config *c, enum config_key key)
 {
-        switch (key) {
-        case CONFIG_MONITOR_INTERVAL: return c->monitor_interval_sec;
-        case CONFIG_SLEEP_MSEC: return c->sleep_msec;
-        case CONFIG_NPAGES_BOOST: return c->npages_boost;
-        case CONFIG_NPAGES_DECAY: return c->npages_decay;
-        case CONFIG_NPAGES_MIN: return c->npages_min;
-        case CONFIG_NPAGES_MAX: return c->npages_max;
-        case CONFIG_THRES_COEF: return c->thres_coef;
-        case CONFIG_THRES_CONST: return c->thres_const_kib;
-        default: return 0;
-        }
+        int64_t v = 0;
+
+        (void)config_get_int(c, key, &v);
+        return v;
 }
 
 static int prop_tunables(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -236,13 +236,44 @@ int config_copy(struct ksm_config *dst, const struct ksm_config *src)
         return 0;
 }
 
+/* The one place that knows which field holds each numeric key. */
+static int64_t *int_field(struct ksm_config *c, enum config_key key)
+{
+        switch (key) {
+        case CONFIG_MONITOR_INTERVAL: return &c->monitor_interval_sec;
+        case CONFIG_SLEEP_MSEC: return &c->sleep_msec;
+        case CONFIG_NPAGES_BOOST: return &c->npages_boost;
+        case CONFIG_NPAGES_DECAY: return &c->npages_decay;
+        case CONFIG_NPAGES_MIN: return &c->npages_min;
+        case CONFIG_NPAGES_MAX: return &c->npages_max;
+        case CONFIG_THRES_COEF: return &c->thres_coef;
+        case CONFIG_THRES_CONST: return &c->thres_const_kib;
+        case CONFIG_VM_RESCAN_INTERVAL: return &c->vm_rescan_interval_sec;
+        case CONFIG_DBUS_INHIBIT_MAX: return &c->dbus_inhibit_max_sec;
+        case CONFIG_DBUS_SATURATE_CYCLES: return &c->dbus_saturate_cycles;
+        case CONFIG_DBUS_CRITICAL_PERCENT: return &c->dbus_critical_percent;
+        default: return NULL;
+        }
+}
+
+int config_get_int(const struct ksm_config *c, enum config_key key, int64_t *ret)
+{
+        /* int_field() only takes the address; nothing is written through it. */
+        const int64_t *field = int_field((struct ksm_config *)c, key);
+
+        if (!field)
+                return -EINVAL;
+        *ret = *field;
+        return 0;
+}
+
 int config_set_int(struct ksm_config *c, enum config_key key, int64_t v,
                    struct config_origin origin, char *why, size_t why_size)
 {
         const struct config_key_info *info = config_key_info(key);
-        int64_t *field;
+        int64_t *field = int_field(c, key);
 
-        if (!info || info->type != VALUE_INT) {
+        if (!info || info->type != VALUE_INT || !field) {
                 snprintf(why, why_size, "not a numeric setting");
                 return -EINVAL;
         }
@@ -250,21 +281,6 @@ int config_set_int(struct ksm_config *c, enum config_key key, int64_t v,
                 snprintf(why, why_size, "%lld is out of range, expected %lld..%lld", (long long)v,
                          (long long)info->min, (long long)info->max);
                 return -ERANGE;
-        }
-        switch (key) {
-        case CONFIG_MONITOR_INTERVAL: field = &c->monitor_interval_sec; break;
-        case CONFIG_SLEEP_MSEC: field = &c->sleep_msec; break;
-        case CONFIG_NPAGES_BOOST: field = &c->npages_boost; break;
-        case CONFIG_NPAGES_DECAY: field = &c->npages_decay; break;
-        case CONFIG_NPAGES_MIN: field = &c->npages_min; break;
-        case CONFIG_NPAGES_MAX: field = &c->npages_max; break;
-        case CONFIG_THRES_COEF: field = &c->thres_coef; break;
-        case CONFIG_THRES_CONST: field = &c->thres_const_kib; break;
-        case CONFIG_VM_RESCAN_INTERVAL: field = &c->vm_rescan_interval_sec; break;
-        case CONFIG_DBUS_INHIBIT_MAX: field = &c->dbus_inhibit_max_sec; break;
-        case CONFIG_DBUS_SATURATE_CYCLES: field = &c->dbus_saturate_cycles; break;
-        case CONFIG_DBUS_CRITICAL_PERCENT: field = &c->dbus_critical_percent; break;
-        default: snprintf(why, why_size, "not a numeric setting"); return -EINVAL;
         }
         *field = v;
         c->origin[key] = origin;
@@ -615,25 +631,14 @@ static void format_patterns(const struct pattern_list *l, char *buf, size_t size
 void config_format_value(const struct ksm_config *c, enum config_key key, char *buf, size_t size)
 {
         size_t used = 0;
+        int64_t v;
 
         buf[0] = '\0';
+        if (config_get_int(c, key, &v) >= 0) {
+                append(buf, size, &used, "%lld", (long long)v);
+                return;
+        }
         switch (key) {
-        case CONFIG_MONITOR_INTERVAL:
-                append(buf, size, &used, "%lld", (long long)c->monitor_interval_sec);
-                break;
-        case CONFIG_SLEEP_MSEC: append(buf, size, &used, "%lld", (long long)c->sleep_msec); break;
-        case CONFIG_NPAGES_BOOST:
-                append(buf, size, &used, "%lld", (long long)c->npages_boost);
-                break;
-        case CONFIG_NPAGES_DECAY:
-                append(buf, size, &used, "%lld", (long long)c->npages_decay);
-                break;
-        case CONFIG_NPAGES_MIN: append(buf, size, &used, "%lld", (long long)c->npages_min); break;
-        case CONFIG_NPAGES_MAX: append(buf, size, &used, "%lld", (long long)c->npages_max); break;
-        case CONFIG_THRES_COEF: append(buf, size, &used, "%lld", (long long)c->thres_coef); break;
-        case CONFIG_THRES_CONST:
-                append(buf, size, &used, "%lld", (long long)c->thres_const_kib);
-                break;
         case CONFIG_DEBUG: append(buf, size, &used, "%s", c->debug ? "1" : "0"); break;
         case CONFIG_LOGFILE: append(buf, size, &used, "%s", c->logfile ? c->logfile : ""); break;
         case CONFIG_PIDFILE: append(buf, size, &used, "%s", c->pidfile ? c->pidfile : ""); break;
@@ -646,23 +651,11 @@ void config_format_value(const struct ksm_config *c, enum config_key key, char *
         case CONFIG_VM_TRACKING:
                 append(buf, size, &used, "%s", tracking_names[c->vm_tracking]);
                 break;
-        case CONFIG_VM_RESCAN_INTERVAL:
-                append(buf, size, &used, "%lld", (long long)c->vm_rescan_interval_sec);
-                break;
         case CONFIG_DBUS_ENABLED:
                 append(buf, size, &used, "%s", c->dbus_enabled ? "true" : "false");
                 break;
         case CONFIG_DBUS_GROUP:
                 append(buf, size, &used, "%s", c->dbus_group ? c->dbus_group : "");
-                break;
-        case CONFIG_DBUS_INHIBIT_MAX:
-                append(buf, size, &used, "%lld", (long long)c->dbus_inhibit_max_sec);
-                break;
-        case CONFIG_DBUS_SATURATE_CYCLES:
-                append(buf, size, &used, "%lld", (long long)c->dbus_saturate_cycles);
-                break;
-        case CONFIG_DBUS_CRITICAL_PERCENT:
-                append(buf, size, &used, "%lld", (long long)c->dbus_critical_percent);
                 break;
         default: break;
         }

@@ -143,6 +143,8 @@ int config_copy(struct ksm_config *dst, const struct ksm_config *src);
  * by command-line overrides. An empty value restores the default. */
 int config_set_from_text(struct ksm_config *c, enum config_key key, const char *value,
                          struct config_origin origin, char *why, size_t why_size);
+/* The value of a numeric key; -EINVAL for other keys. */
+int config_get_int(const struct ksm_config *c, enum config_key key, int64_t *ret);
 int config_set_int(struct ksm_config *c, enum config_key key, int64_t v,
                    struct config_origin origin, char *why, size_t why_size);
 int config_set_string(struct ksm_config *c, enum config_key key, const char *value,

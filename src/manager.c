@@ -627,13 +627,15 @@ int manager_reload(struct manager *m)
         }
         /* Values set with SetTunables outlive a reload, as they would a
          * re-read of the same files. */
-        for (int k = 0; k < _CONFIG_KEY_MAX; k++)
-                if (m->config.origin[k].kind == ORIGIN_DBUS) {
-                        char why[128], value[64];
-                        config_format_value(&m->config, (enum config_key)k, value, sizeof(value));
-                        (void)config_set_from_text(&c, (enum config_key)k, value,
-                                                   m->config.origin[k], why, sizeof(why));
-                }
+        for (int k = 0; k < _CONFIG_KEY_MAX; k++) {
+                int64_t v;
+                char why[128];
+
+                if (m->config.origin[k].kind == ORIGIN_DBUS &&
+                    config_get_int(&m->config, (enum config_key)k, &v) >= 0)
+                        (void)config_set_int(&c, (enum config_key)k, v, m->config.origin[k], why,
+                                             sizeof(why));
+        }
         r = build_tracking(&c, &match, &tracker);
         if (r < 0) {
                 log_error("Failed to set up VM process tracking, keeping the running "
