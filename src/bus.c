@@ -184,8 +184,7 @@ static int prop_memory(sd_bus *bus, const char *path, const char *interface, con
                 return sd_bus_message_append(reply, "t", mi.mem_total_kib * 1024);
         if (strcmp(property, "MemAvailable") == 0)
                 return sd_bus_message_append(reply, "t", mi.mem_available_kib * 1024);
-        return sd_bus_message_append(reply, "t",
-                                     (mi.mem_free_kib + mi.buffers_kib + mi.cached_kib) * 1024);
+        return sd_bus_message_append(reply, "t", meminfo_legacy_free_kib(&mi) * 1024);
 }
 
 static int prop_state(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -266,6 +265,14 @@ static const struct {
         {"thres-const-kib", CONFIG_THRES_CONST},
 };
 
+const char *bus_tunable_name(enum config_key key)
+{
+        for (size_t i = 0; i < ELEMENTSOF(tunables); i++)
+                if (tunables[i].key == key)
+                        return tunables[i].name;
+        return NULL;
+}
+
 static int64_t tunable_value(const struct ksm_config *c, enum config_key key)
 {
         int64_t v = 0;
@@ -318,7 +325,7 @@ static int method_get_statistics(sd_bus_message *msg, void *userdata, sd_bus_err
                 "shared-bytes", "t", c.pages_sharing * m->page_size, "saved-bytes", "t",
                 saved_bytes(m, &c), "saved-bytes-rate", "t", m->saved_bytes_rate, "mem-total", "t",
                 mi.mem_total_kib * 1024, "mem-available", "t", mi.mem_available_kib * 1024, "free",
-                "t", (mi.mem_free_kib + mi.buffers_kib + mi.cached_kib) * 1024, "committed", "t",
+                "t", meminfo_legacy_free_kib(&mi) * 1024, "committed", "t",
                 (uint64_t)m->last.sample.committed_kib * 1024, "vms", "u", (uint32_t)m->last.n_vms,
                 "state", "s", ksm_state_name(m->coord_result.state), "pressure", "s",
                 pressure_name(m->coord_result.pressure), "mode", "s",
@@ -588,7 +595,7 @@ static int method_assess(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         if (r < 0)
                 return r;
         /* Memory now, not as of the last cycle: the caller is about to act. */
-        cyc.free_kib = (int64_t)(mi.mem_free_kib + mi.buffers_kib + mi.cached_kib);
+        cyc.free_kib = (int64_t)meminfo_legacy_free_kib(&mi);
         cyc.thres_kib = legacy_thres_kib(&m->params, m->mem_total_kib);
         cyc.mem_total_kib = m->mem_total_kib;
         cyc.mem_available_kib = (int64_t)mi.mem_available_kib;
@@ -908,20 +915,6 @@ static int guest_enumerate(sd_bus *bus, const char *path, void *userdata, char *
         return 0;
 }
 
-static uint64_t read_vmrss_bytes(pid_t pid)
-{
-        char path[64], buf[4096], *p;
-        uint64_t kib = 0;
-
-        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-        if (read_file_bounded(path, buf, sizeof(buf), NULL) < 0)
-                return 0;
-        p = strstr(buf, "\nVmRSS:");
-        if (p && sscanf(p + 7, "%" SCNu64, &kib) != 1)
-                kib = 0;
-        return kib * 1024;
-}
-
 static int prop_guest(sd_bus *bus, const char *path, const char *interface, const char *property,
                       sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -936,7 +929,7 @@ static int prop_guest(sd_bus *bus, const char *path, const char *interface, cons
         if (strcmp(property, "Pid") == 0)
                 return sd_bus_message_append(reply, "u", (uint32_t)g->pid);
         if (strcmp(property, "RssBytes") == 0)
-                return sd_bus_message_append(reply, "t", read_vmrss_bytes(g->pid));
+                return sd_bus_message_append(reply, "t", guest_rss_bytes("/proc", g->pid));
         if (strcmp(property, "BalloonTargetBytes") == 0)
                 return sd_bus_message_append(reply, "t", g->balloon_target_bytes);
         if (strcmp(property, "BalloonActualBytes") == 0)

@@ -11,6 +11,11 @@ struct manager;
 #define BUS_MANAGER_IF "org.ksmtuned1.Manager"
 #define BUS_GUEST_IF   "org.ksmtuned1.Guest"
 
+#include "config.h"
+
+/* The D-Bus name of a tunable (e.g. "npages-max"), NULL if key is none. */
+const char *bus_tunable_name(enum config_key key);
+
 /* Connects to the system bus and claims org.ksmtuned1. Without a bus the
  * daemon keeps tuning: one warning, then quiet retries until it appears. */
 void bus_start(struct manager *m);

@@ -124,6 +124,20 @@ int guest_identity_read(const char *proc_dir, pid_t pid, struct guest_identity *
         return r;
 }
 
+uint64_t guest_rss_bytes(const char *proc_dir, pid_t pid)
+{
+        char path[PATH_MAX], buf[4096], *p;
+        unsigned long long kib = 0;
+
+        snprintf(path, sizeof(path), "%s/%d/status", proc_dir, (int)pid);
+        if (read_file_bounded(path, buf, sizeof(buf), NULL) < 0)
+                return 0;
+        p = strstr(buf, "\nVmRSS:");
+        if (!p || sscanf(p + 7, "%llu", &kib) != 1)
+                return 0;
+        return (uint64_t)kib * 1024;
+}
+
 int ksm_stat_parse(const char *text, struct ksm_stat *ret)
 {
         struct ksm_stat s;

@@ -20,6 +20,9 @@ struct guest_identity {
 void guest_identity_parse(const char *cmdline, size_t len, pid_t pid, struct guest_identity *ret);
 int guest_identity_read(const char *proc_dir, pid_t pid, struct guest_identity *ret);
 
+/* VmRSS of /proc/<pid>/status in bytes; 0 when the process is gone. */
+uint64_t guest_rss_bytes(const char *proc_dir, pid_t pid);
+
 struct ksm_stat {
         uint64_t rmap_items;
         uint64_t merging_pages;

@@ -36,6 +36,7 @@ static const char *const file_names[_KSM_FILE_MAX] = {
         [KSM_PAGES_SKIPPED] = "pages_skipped",
         [KSM_STABLE_NODE_CHAINS] = "stable_node_chains",
         [KSM_STABLE_NODE_DUPS] = "stable_node_dups",
+        [KSM_MAX_KERNEL_PAGES] = "max_kernel_pages",
 };
 
 const char *ksm_file_name(enum ksm_file f)

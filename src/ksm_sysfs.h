@@ -32,6 +32,7 @@ enum ksm_file {
         KSM_PAGES_SKIPPED,
         KSM_STABLE_NODE_CHAINS,
         KSM_STABLE_NODE_DUPS,
+        KSM_MAX_KERNEL_PAGES, /* 2.6.32 only; ksmctl start writes it where present */
         _KSM_FILE_MAX,
 };
 

@@ -18,6 +18,8 @@
 
 #include "bus.h"
 #include "config.h"
+#include "coordination.h"
+#include "guest.h"
 #include "ksm_status.h"
 #include "ksm_sysfs.h"
 #include "meminfo.h"
@@ -298,19 +300,10 @@ static int status_from_daemon(sd_bus *bus, struct ksm_status *s, bool *has_ksm_s
                         (uint64_t)legacy_thres_kib(&p, (int64_t)(s->mem_total_bytes / 1024)) * 1024;
         }
         {
-                struct coord_like {
-                        int64_t span;
-                } cl = {tun_max - tun_min};
+                struct coord_settings cs = {.npages_min = tun_min, .npages_max = tun_max};
                 s->has_effort = true;
-                if (s->counters.run != 1)
-                        s->effort = 0;
-                else if (cl.span <= 0 || (int64_t)s->counters.pages_to_scan >= tun_max)
-                        s->effort = 1000;
-                else if ((int64_t)s->counters.pages_to_scan <= tun_min)
-                        s->effort = 0;
-                else
-                        s->effort = (uint32_t)(((int64_t)s->counters.pages_to_scan - tun_min) *
-                                               1000 / cl.span);
+                s->effort =
+                        coord_effort(&cs, s->counters.run == 1, (int64_t)s->counters.pages_to_scan);
         }
         return 0;
 }
@@ -436,20 +429,6 @@ static int open_sysfs(const struct options *o, struct ksm_sysfs *k)
         return 0;
 }
 
-static uint64_t vmrss_bytes(pid_t pid)
-{
-        char path[64], buf[4096], *p;
-        unsigned long long kib = 0;
-
-        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-        if (read_file_bounded(path, buf, sizeof(buf), NULL) < 0)
-                return 0;
-        p = strstr(buf, "\nVmRSS:");
-        if (!p || sscanf(p + 7, "%llu", &kib) != 1)
-                return 0;
-        return (uint64_t)kib * 1024;
-}
-
 /* Counters from sysfs, memory from meminfo, VMs and committed memory from a
  * /proc scan with the daemon's own configuration (defaults if unreadable). */
 static int status_local(const struct options *o, struct ksm_status *s, struct vm_entry **ret_vms,
@@ -485,7 +464,7 @@ static int status_local(const struct options *o, struct ksm_status *s, struct vm
         }
         s->mem_total_bytes = mi.mem_total_kib * 1024;
         s->mem_available_bytes = mi.mem_available_kib * 1024;
-        s->free_bytes = (mi.mem_free_kib + mi.buffers_kib + mi.cached_kib) * 1024;
+        s->free_bytes = meminfo_legacy_free_kib(&mi) * 1024;
 
         if (config_load(CONFIG_DEFAULT_LEGACY_PATH, CONFIG_DEFAULT_SETTINGS_PATH, &c, &err, NULL,
                         NULL) < 0 &&
@@ -521,7 +500,7 @@ static int status_local(const struct options *o, struct ksm_status *s, struct vm
                                 v[n].pid = pids[i];
                                 copy_str(v[n].id, sizeof(v[n].id), gi.id);
                                 copy_str(v[n].name, sizeof(v[n].name), gi.name);
-                                v[n].rss_bytes = vmrss_bytes(pids[i]);
+                                v[n].rss_bytes = guest_rss_bytes("/proc", pids[i]);
                                 if (ksm_stat_read("/proc", pids[i], &st) >= 0) {
                                         v[n].has_ksm_stat = true;
                                         v[n].merging_pages = st.merging_pages;
@@ -664,50 +643,34 @@ static int verb_stats(const struct options *o)
 
 /* ---- stock verbs ------------------------------------------------------------ */
 
-static int write_knob_file(const char *dir, const char *name, unsigned long long v)
-{
-        char path[4096];
-        FILE *f;
-        int ok;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        f = fopen(path, "we");
-        if (!f)
-                return -errno;
-        ok = fprintf(f, "%llu\n", v) > 0;
-        ok = (fclose(f) == 0) && ok;
-        return ok ? 0 : -EIO;
-}
-
 static int verb_start_stop(const struct options *o, bool start)
 {
-        char path[4096];
+        struct ksm_sysfs k;
         int r;
 
-        if (start) {
-                /* Only kernels of 2.6.32's time had max_kernel_pages; the stock
-                 * ksmctl wrote it where present and ignored the result. */
-                snprintf(path, sizeof(path), "%s/max_kernel_pages", o->sysfs_dir);
-                if (access(path, R_OK) == 0) {
-                        const char *env = getenv("KSM_MAX_KERNEL_PAGES");
-                        unsigned long long pages = (unsigned long long)sysconf(_SC_PHYS_PAGES) / 2;
-                        if (env && *env) {
-                                char *end;
-                                long long v;
-                                errno = 0;
-                                v = strtoll(env, &end, 0);
-                                if (errno == 0 && *end == '\0' && v >= 0)
-                                        pages = (unsigned long long)v;
-                        }
-                        (void)write_knob_file(o->sysfs_dir, "max_kernel_pages", pages);
+        r = open_sysfs(o, &k);
+        if (r)
+                return r;
+        /* Only kernels of 2.6.32's time had max_kernel_pages; the stock
+         * ksmctl wrote it where present and ignored the result. */
+        if (start && ksm_sysfs_has(&k, KSM_MAX_KERNEL_PAGES)) {
+                const char *env = getenv("KSM_MAX_KERNEL_PAGES");
+                unsigned long long pages = (unsigned long long)sysconf(_SC_PHYS_PAGES) / 2;
+                if (env && *env) {
+                        char *end;
+                        long long v;
+                        errno = 0;
+                        v = strtoll(env, &end, 0);
+                        if (errno == 0 && *end == '\0' && v >= 0)
+                                pages = (unsigned long long)v;
                 }
+                (void)ksm_sysfs_write_u64(&k, KSM_MAX_KERNEL_PAGES, pages);
         }
-        r = write_knob_file(o->sysfs_dir, "run", start ? 1 : 0);
+        r = ksm_sysfs_write_u64(&k, KSM_RUN, start ? 1 : 0);
+        ksm_sysfs_close(&k);
         if (r < 0) {
                 fprintf(stderr, "ksmctl: failed to write %s/run: %s\n", o->sysfs_dir, strerror(-r));
-                return r == -EACCES || r == -EPERM ? EXIT_ACCESS_DENIED
-                       : r == -ENOENT              ? EXIT_NO_KSM
-                                                   : EXIT_FAILED;
+                return r == -EACCES || r == -EPERM ? EXIT_ACCESS_DENIED : EXIT_FAILED;
         }
         return EXIT_OK;
 }
@@ -732,25 +695,13 @@ static int call_simple(const char *member, const char *what)
         return r;
 }
 
-/* Maps the stock names onto the tunables, so "set KSM_NPAGES_MAX=2000" works. */
+/* Stock names map onto the tunables, so "set KSM_NPAGES_MAX=2000" works. */
 static const char *tunable_name(const char *key)
 {
-        static const struct {
-                const char *legacy, *tunable;
-        } names[] = {
-                {"KSM_MONITOR_INTERVAL", "monitor-interval-sec"},
-                {"KSM_SLEEP_MSEC", "sleep-msec"},
-                {"KSM_NPAGES_BOOST", "npages-boost"},
-                {"KSM_NPAGES_DECAY", "npages-decay"},
-                {"KSM_NPAGES_MIN", "npages-min"},
-                {"KSM_NPAGES_MAX", "npages-max"},
-                {"KSM_THRES_COEF", "thres-coef"},
-                {"KSM_THRES_CONST", "thres-const-kib"},
-        };
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (strcmp(names[i].legacy, key) == 0)
-                        return names[i].tunable;
-        return key;
+        const struct config_key_info *info = config_key_by_legacy_name(key);
+        const char *name = info ? bus_tunable_name(info->key) : NULL;
+
+        return name ? name : key;
 }
 
 static int verb_set(int argc, char **argv)

@@ -170,8 +170,7 @@ int manager_new(const struct manager_options *opts, struct ksm_config *config, s
                 m->coord_result.state = run == 1 ? KSM_STATE_MERGING : KSM_STATE_STOPPED;
                 if (meminfo_read(opts->proc_dir, &mi) >= 0) {
                         struct coord_cycle c = {
-                                .free_kib =
-                                        (int64_t)(mi.mem_free_kib + mi.buffers_kib + mi.cached_kib),
+                                .free_kib = (int64_t)meminfo_legacy_free_kib(&mi),
                                 .thres_kib = legacy_thres_kib(&m->params, m->mem_total_kib),
                                 .mem_total_kib = m->mem_total_kib,
                                 .mem_available_kib = (int64_t)mi.mem_available_kib,

@@ -18,5 +18,11 @@ struct meminfo {
  * a missing field, garbage or impossible values give -EINVAL. */
 int meminfo_parse(const char *text, struct meminfo *ret);
 
+/* MemFree + Buffers + Cached: what every ksmtuned variant calls "free". */
+static inline uint64_t meminfo_legacy_free_kib(const struct meminfo *m)
+{
+        return m->mem_free_kib + m->buffers_kib + m->cached_kib;
+}
+
 /* Reads <proc_dir>/meminfo. */
 int meminfo_read(const char *proc_dir, struct meminfo *ret);
