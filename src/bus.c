@@ -549,8 +549,6 @@ static int method_assess(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         struct manager *m = userdata;
         struct assess_input in = {0};
         struct assess_result out;
-        struct coord_cycle cyc = {0};
-        struct coord_settings cs;
         struct ksm_counters c;
         struct meminfo mi;
         const char *key;
@@ -595,15 +593,8 @@ static int method_assess(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         if (r < 0)
                 return r;
         /* Memory now, not as of the last cycle: the caller is about to act. */
-        cyc.free_kib = (int64_t)meminfo_legacy_free_kib(&mi);
-        cyc.thres_kib = legacy_thres_kib(&m->params, m->mem_total_kib);
-        cyc.mem_total_kib = m->mem_total_kib;
-        cyc.mem_available_kib = (int64_t)mi.mem_available_kib;
-        cyc.has_mem_available = mi.has_mem_available;
-        headroom_kib = cyc.free_kib - cyc.thres_kib;
-        cs = manager_coord_settings(m);
+        in.pressure = manager_pressure_now(m, &mi, &headroom_kib);
         in.state = m->coord_result.state;
-        in.pressure = coord_pressure(&cs, &cyc);
         in.effort = m->coord_result.effort;
         in.saved_bytes_rate = m->saved_bytes_rate;
         in.interval_usec = (uint64_t)m->config.monitor_interval_sec * USEC_PER_SEC;
@@ -1047,7 +1038,7 @@ void bus_emit_changes(struct manager *m)
 
         if (!m->bus)
                 return;
-        if (ksm_sysfs_read_counters(&m->sysfs, &c) < 0)
+        if (ksm_sysfs_read_knobs(&m->sysfs, &c) < 0)
                 memset(&c, 0, sizeof(c));
         if (!m->emitted.valid || m->emitted.run != c.run)
                 changed[n++] = "Run";

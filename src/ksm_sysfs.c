@@ -153,7 +153,20 @@ int ksm_sysfs_read_advisor_scan_time(const struct ksm_sysfs *k, bool *ret)
         return 0;
 }
 
+/* The first `n` fields of the table below: the knobs alone, or everything. */
+static int read_counter_fields(const struct ksm_sysfs *k, size_t n, struct ksm_counters *ret);
+
+int ksm_sysfs_read_knobs(const struct ksm_sysfs *k, struct ksm_counters *ret)
+{
+        return read_counter_fields(k, 3, ret);
+}
+
 int ksm_sysfs_read_counters(const struct ksm_sysfs *k, struct ksm_counters *ret)
+{
+        return read_counter_fields(k, SIZE_MAX, ret);
+}
+
+static int read_counter_fields(const struct ksm_sysfs *k, size_t n, struct ksm_counters *ret)
 {
         static const struct {
                 enum ksm_file file;
@@ -174,7 +187,9 @@ int ksm_sysfs_read_counters(const struct ksm_sysfs *k, struct ksm_counters *ret)
         int r;
 
         memset(&c, 0, sizeof(c));
-        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+        if (n > ELEMENTSOF(fields))
+                n = ELEMENTSOF(fields);
+        for (size_t i = 0; i < n; i++) {
                 if (fields[i].optional && !ksm_sysfs_has(k, fields[i].file))
                         continue;
                 r = ksm_sysfs_read_u64(k, fields[i].file,
@@ -183,7 +198,7 @@ int ksm_sysfs_read_counters(const struct ksm_sysfs *k, struct ksm_counters *ret)
                         return r;
         }
         c.has_zero_pages = ksm_sysfs_has(k, KSM_ZERO_PAGES);
-        if (ksm_sysfs_has(k, KSM_GENERAL_PROFIT)) {
+        if (n == ELEMENTSOF(fields) && ksm_sysfs_has(k, KSM_GENERAL_PROFIT)) {
                 r = ksm_sysfs_read_i64(k, KSM_GENERAL_PROFIT, &c.general_profit);
                 if (r < 0)
                         return r;

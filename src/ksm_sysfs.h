@@ -64,6 +64,8 @@ struct ksm_counters {
 };
 
 int ksm_sysfs_read_counters(const struct ksm_sysfs *k, struct ksm_counters *ret);
+/* run, pages_to_scan and sleep_millisecs only; the rest reads 0. */
+int ksm_sysfs_read_knobs(const struct ksm_sysfs *k, struct ksm_counters *ret);
 
 /* advisor_mode reads "[none] scan-time"; true when scan-time is selected. */
 int ksm_sysfs_read_advisor_scan_time(const struct ksm_sysfs *k, bool *ret);

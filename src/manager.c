@@ -162,22 +162,13 @@ int manager_new(const struct manager_options *opts, struct ksm_config *config, s
         {
                 /* Until the first cycle, say what the kernel is doing and how
                  * short memory is, and know the VMs. */
-                struct coord_settings cs = manager_coord_settings(m);
                 struct meminfo mi;
                 uint64_t run = 0;
 
                 (void)ksm_sysfs_read_u64(&m->sysfs, KSM_RUN, &run);
                 m->coord_result.state = run == 1 ? KSM_STATE_MERGING : KSM_STATE_STOPPED;
-                if (meminfo_read(opts->proc_dir, &mi) >= 0) {
-                        struct coord_cycle c = {
-                                .free_kib = (int64_t)meminfo_legacy_free_kib(&mi),
-                                .thres_kib = legacy_thres_kib(&m->params, m->mem_total_kib),
-                                .mem_total_kib = m->mem_total_kib,
-                                .mem_available_kib = (int64_t)mi.mem_available_kib,
-                                .has_mem_available = mi.has_mem_available,
-                        };
-                        m->coord_result.pressure = coord_pressure(&cs, &c);
-                }
+                if (meminfo_read(opts->proc_dir, &mi) >= 0)
+                        m->coord_result.pressure = manager_pressure_now(m, &mi, NULL);
                 r = vm_tracker_refresh(m->tracker, now_usec(CLOCK_MONOTONIC));
                 if (r < 0)
                         log_warning("Failed to scan for VM processes, retrying each cycle: %s",
@@ -408,7 +399,7 @@ static bool detect_external_write(struct manager *m)
         struct ksm_counters c;
         bool changed;
 
-        if (!m->have_written || m->opts.dry_run || ksm_sysfs_read_counters(&m->sysfs, &c) < 0)
+        if (!m->have_written || m->opts.dry_run || ksm_sysfs_read_knobs(&m->sysfs, &c) < 0)
                 return false;
         changed = c.run != m->written_run ||
                   (m->last.wrote_pages_to_scan && !m->advisor_owns_pages_to_scan &&
@@ -432,12 +423,28 @@ struct coord_settings manager_coord_settings(const struct manager *m)
         };
 }
 
+enum pressure manager_pressure_now(const struct manager *m, const struct meminfo *mi,
+                                   int64_t *ret_headroom_kib)
+{
+        struct coord_settings cs = manager_coord_settings(m);
+        struct coord_cycle c = {
+                .free_kib = (int64_t)meminfo_legacy_free_kib(mi),
+                .thres_kib = legacy_thres_kib(&m->params, m->mem_total_kib),
+                .mem_total_kib = m->mem_total_kib,
+                .mem_available_kib = (int64_t)mi->mem_available_kib,
+                .has_mem_available = mi->has_mem_available,
+        };
+
+        if (ret_headroom_kib)
+                *ret_headroom_kib = c.free_kib - c.thres_kib;
+        return coord_pressure(&cs, &c);
+}
+
 static void update_coordination(struct manager *m, const struct meminfo *mi)
 {
         struct coord_settings cs = manager_coord_settings(m);
         const struct policy_decision *d = &m->last.decision;
-        struct ksm_counters c;
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        uint64_t sharing, zero, now = now_usec(CLOCK_MONOTONIC);
         struct coord_cycle cyc = {
                 .running = d->action == POLICY_START,
                 .boost = d->boost,
@@ -454,8 +461,12 @@ static void update_coordination(struct manager *m, const struct meminfo *mi)
 
         coord_update(&cs, &cyc, &m->coord, &m->coord_result);
 
-        if (ksm_sysfs_read_counters(&m->sysfs, &c) >= 0) {
-                uint64_t saved = (c.pages_sharing + c.zero_pages) * m->page_size;
+        if (ksm_sysfs_read_u64(&m->sysfs, KSM_PAGES_SHARING, &sharing) >= 0) {
+                uint64_t saved;
+                if (!ksm_sysfs_has(&m->sysfs, KSM_ZERO_PAGES) ||
+                    ksm_sysfs_read_u64(&m->sysfs, KSM_ZERO_PAGES, &zero) < 0)
+                        zero = 0;
+                saved = (sharing + zero) * m->page_size;
                 if (m->saved_usec_prev && now > m->saved_usec_prev)
                         m->saved_bytes_rate = saved > m->saved_bytes_prev
                                                       ? (saved - m->saved_bytes_prev) *
@@ -477,15 +488,18 @@ static void update_coordination(struct manager *m, const struct meminfo *mi)
         }
 }
 
+/* What a hold writes: run=0 for a merge hold (never run=2: unmerging can
+ * need more memory than there is), nothing for a retune hold. */
+static int write_hold(struct manager *m, unsigned held)
+{
+        if (!(held & INHIBIT_MERGE) || m->opts.dry_run)
+                return 0;
+        return write_knob(m, KNOB_RUN, 0);
+}
+
 void manager_apply_hold(struct manager *m, unsigned what)
 {
-        int r;
-
-        if ((what & INHIBIT_MERGE) && !m->opts.dry_run) {
-                r = write_knob(m, KNOB_RUN, 0);
-                if (r < 0)
-                        log_error("Failed to stop KSM for a merge hold: %s", strerror(-r));
-        }
+        (void)write_hold(m, what); /* a failure is logged by write_knob */
         m->coord_result.state = KSM_STATE_HELD;
         m->coord_result.advise_balloon = false;
 }
@@ -540,13 +554,8 @@ int manager_adjust(struct manager *m)
         held = manager_held(m);
         r = 0;
         if (held) {
-                /* Frozen by Inhibit(): a merge hold keeps run=0 (never run=2:
-                 * unmerging can need more memory than there is), a retune
-                 * hold writes nothing; npages does not move either. */
-                if ((held & INHIBIT_MERGE) && !m->opts.dry_run) {
-                        r = write_knob(m, KNOB_RUN, 0);
-                        note_written(m, KNOB_RUN, 0, r);
-                }
+                /* Frozen by Inhibit(): npages does not move either. */
+                r = write_hold(m, held);
                 rep.write_error = r;
                 log_debug("decision: held (%s): %s", manager_held_text(held),
                           held & INHIBIT_MERGE ? "run=0" : "nothing written");
@@ -654,28 +663,30 @@ int manager_reload(struct manager *m)
         if (r < 0)
                 log_warning("Failed to re-read MemTotal, keeping %lld kB: %s",
                             (long long)m->mem_total_kib, strerror(-r));
-        if (m->tick && interval_usec(m) != old_interval)
-                (void)sd_event_source_set_time_relative(m->tick, interval_usec(m));
-        m->tunables_generation++;
         if (m->event && m->config.dbus_enabled && !m->bus && !m->bus_retry)
                 bus_start(m);
         else if (!m->config.dbus_enabled)
                 bus_stop(m);
-        bus_emit_changes(m);
+        manager_config_changed(m, old_interval);
         r = 0;
 done:
         (void)sd_notify(0, "READY=1");
         return r;
 }
 
-static int on_retune_timer(sd_event_source *s, uint64_t usec, void *userdata)
+/* An adjustment out of turn (SIGUSR1, Retune, NotifyBalloon, a hold ending):
+ * like the stock script's retune, it starts a fresh full interval. */
+static void adjust_now(struct manager *m)
 {
-        struct manager *m = userdata;
-
-        (void)s, (void)usec;
         m->last_retune_usec = now_usec(CLOCK_MONOTONIC);
         (void)manager_adjust(m);
         (void)sd_event_source_set_time_relative(m->tick, interval_usec(m));
+}
+
+static int on_retune_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void)s, (void)usec;
+        adjust_now(userdata);
         return 0;
 }
 
@@ -731,10 +742,7 @@ static int on_retune(sd_event_source *s, const struct signalfd_siginfo *si, void
         (void)s;
         (void)si;
         log_debug("SIGUSR1: adjusting now");
-        m->last_retune_usec = now_usec(CLOCK_MONOTONIC);
-        (void)manager_adjust(m);
-        /* Like the stock script: a retune starts a fresh full interval. */
-        (void)sd_event_source_set_time_relative(m->tick, interval_usec(m));
+        adjust_now(m);
         return 0;
 }
 

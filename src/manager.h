@@ -149,3 +149,8 @@ void manager_apply_hold(struct manager *m, unsigned what);
 /* The last hold ended. */
 void manager_hold_released(struct manager *m);
 struct coord_settings manager_coord_settings(const struct manager *m);
+/* Pressure from these memory figures and the running configuration; the
+ * headroom (free minus threshold, kB) too when asked for. */
+struct meminfo;
+enum pressure manager_pressure_now(const struct manager *m, const struct meminfo *mi,
+                                   int64_t *ret_headroom_kib);
