@@ -14,7 +14,7 @@
 #include "config.h"
 #include "legacy_conf.h"
 #include "util.h"
-#include "warn_log.h"
+#include "config_test.h"
 
 #define FILENAME "test.conf"
 
@@ -28,29 +28,7 @@ static int parse(const char *text, struct ksm_config *c, struct config_error *er
         return legacy_conf_parse(text, strlen(text), FILENAME, c, err, record_warn, w);
 }
 
-static void assert_value(const struct ksm_config *c, enum config_key key, const char *want)
-{
-        char buf[256];
-
-        config_format_value(c, key, buf, sizeof(buf));
-        assert_string_equal(buf, want);
-}
-
-static void assert_origin(const struct ksm_config *c, enum config_key key,
-                          enum config_origin_kind kind, unsigned line)
-{
-        assert_int_equal(c->origin[key].kind, kind);
-        assert_int_equal(c->origin[key].line, line);
-}
-
 /* ---- accepted syntax ---- */
-
-struct ok_case {
-        const char *text;
-        enum config_key key;
-        const char *value; /* as config_format_value prints it */
-        unsigned line;
-};
 
 static const struct ok_case ok_cases[] = {
         {"KSM_NPAGES_MAX=2000\n", CONFIG_NPAGES_MAX, "2000", 1},
@@ -99,21 +77,7 @@ static const struct ok_case ok_cases[] = {
 static void test_syntax_ok(void **state)
 {
         (void)state;
-        for (size_t i = 0; i < ELEMENTSOF(ok_cases); i++) {
-                const struct ok_case *t = &ok_cases[i];
-                struct ksm_config c;
-                struct config_error err;
-                struct warn_log w;
-                int r = parse(t->text, &c, &err, &w);
-
-                if (r != 0)
-                        print_message("case %zu \"%s\": %s\n", i, t->text, err.text);
-                assert_int_equal(r, 0);
-                assert_int_equal(w.count, 0);
-                assert_value(&c, t->key, t->value);
-                assert_origin(&c, t->key, ORIGIN_LEGACY_FILE, t->line);
-                config_free(&c);
-        }
+        check_ok_cases(ok_cases, ELEMENTSOF(ok_cases), parse, ORIGIN_LEGACY_FILE);
 }
 
 static void test_metric_enum(void **state)

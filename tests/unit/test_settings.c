@@ -14,7 +14,7 @@
 #include "config.h"
 #include "settings.h"
 #include "util.h"
-#include "warn_log.h"
+#include "config_test.h"
 
 #define FILENAME "test.cfg"
 
@@ -28,22 +28,7 @@ static int parse(const char *text, struct ksm_config *c, struct config_error *er
         return settings_parse(text, FILENAME, c, err, record_warn, w);
 }
 
-static void assert_value(const struct ksm_config *c, enum config_key key, const char *want)
-{
-        char buf[512];
-
-        config_format_value(c, key, buf, sizeof(buf));
-        assert_string_equal(buf, want);
-}
-
 /* ---- accepted settings ---- */
-
-struct ok_case {
-        const char *text;
-        enum config_key key;
-        const char *value; /* as config_format_value prints it */
-        unsigned line;
-};
 
 static const struct ok_case ok_cases[] = {
         {"KSM_NPAGES_MAX = 2000;", CONFIG_NPAGES_MAX, "2000", 1},
@@ -89,22 +74,7 @@ static const struct ok_case ok_cases[] = {
 static void test_settings_ok(void **state)
 {
         (void)state;
-        for (size_t i = 0; i < ELEMENTSOF(ok_cases); i++) {
-                const struct ok_case *t = &ok_cases[i];
-                struct ksm_config c;
-                struct config_error err;
-                struct warn_log w;
-                int r = parse(t->text, &c, &err, &w);
-
-                if (r != 0)
-                        print_message("case %zu \"%s\": %s\n", i, t->text, err.text);
-                assert_int_equal(r, 0);
-                assert_int_equal(w.count, 0);
-                assert_value(&c, t->key, t->value);
-                assert_int_equal(c.origin[t->key].kind, ORIGIN_SETTINGS_FILE);
-                assert_int_equal(c.origin[t->key].line, t->line);
-                config_free(&c);
-        }
+        check_ok_cases(ok_cases, ELEMENTSOF(ok_cases), parse, ORIGIN_SETTINGS_FILE);
 }
 
 static void test_settings_full_file(void **state)
