@@ -138,8 +138,8 @@ fi
 [[ -f $OURS_BIN && -x $OURS_BIN ]] || { echo "error: $OURS_BIN is not an executable" >&2; exit 2; }
 OURS_BIN=$(realpath "$OURS_BIN")
 
-# shellcheck source=stock.sh
-. "$here/stock.sh"
+# shellcheck source=common.sh
+. "$here/common.sh"
 stock_fetch "$WORK"
 
 # Helpers.
@@ -177,21 +177,13 @@ real_knobs() {
 real_knobs_before=$(real_knobs)
 
 # Host under memory pressure: 16 GiB total, 1 GB free => start + boost.
-cat >"$WORK/proc/meminfo" <<'EOF'
-MemTotal:       16777216 kB
-MemFree:         1000000 kB
-MemAvailable:    1000000 kB
-Buffers:               0 kB
-Cached:                0 kB
-SwapCached:            0 kB
-EOF
+write_pressure_meminfo "$WORK/proc/meminfo"
 
 # ---------------------------------------------- fork-free polling primitives
 # Inside ours' measurement windows the driver must not fork: the daemon sees
 # every fork/exec/exit on the host through the proc connector and would be
 # charged for ours. Everything below uses bash builtins only.
-mkfifo "$WORK/tick"
-exec {TICK}<>"$WORK/tick"
+tick_open "$WORK"
 nap() { read -r -t "$1" -u "$TICK" _ || true; } # sleep without fork
 
 declare -a STAT # fields 3.. of /proc/PID/stat: STAT[0] = field 3 (state)

@@ -175,10 +175,10 @@ fi
 [[ -f $OURS_BIN && -x $OURS_BIN ]] || usage_error "$OURS_BIN is not an executable"
 OURS_BIN=$(realpath "$OURS_BIN")
 
+# shellcheck source=common.sh
+. "$here/common.sh"
 STOCK_NAME=-
 if [[ " $POLICIES " == *" stock "* ]]; then
-        # shellcheck source=stock.sh
-        . "$here/stock.sh"
         stock_fetch "$WORK"
 fi
 
@@ -189,18 +189,10 @@ CC=${CC:-cc}
 ln -s workload_vm "$BIN/qemu-system-x86_64"
 
 # 16 GiB total, 1 GB free: below the threshold (20 % = 3.2 GiB) => start, boost.
-cat >"$WORK/proc/meminfo" <<'EOF'
-MemTotal:       16777216 kB
-MemFree:         1000000 kB
-MemAvailable:    1000000 kB
-Buffers:               0 kB
-Cached:                0 kB
-SwapCached:            0 kB
-EOF
+write_pressure_meminfo "$WORK/proc/meminfo"
 
 # Fork-free sleeping (read with a timeout on a FIFO nobody writes).
-mkfifo "$WORK/tick"
-exec {TICK}<>"$WORK/tick"
+tick_open "$WORK"
 nap_us() { (($1 <= 0)) || read -r -t "$(printf '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000)))" -u "$TICK" _ || true; }
 now_us() { echo "${EPOCHREALTIME/./}"; }
 wait_until() { # SECONDS DESCRIPTION COMMAND...
